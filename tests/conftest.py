@@ -1,0 +1,36 @@
+"""Shared test fixtures.
+
+Tests that need a system program (Chromium, R, PostgreSQL) call ``require_program``:
+outside CI a missing program skips the test with the reason; in CI (``CI=true``)
+it fails, because ``.ci/run`` is supposed to have installed it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT_ROOT = Path(__file__).parent.parent
+SHARED_DIR = PROJECT_ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_program(name: str, *, candidates: tuple[str, ...] = ()) -> str:
+    """Return the path of program ``name``; skip (outside CI) or fail (in CI) when absent."""
+    for candidate in (name, *candidates):
+        found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
+        if found:
+            return found
+    message = f"system program {name!r} is not installed (.ci/run installs it)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded random generator, fresh for each test."""
+    return np.random.default_rng(20261126)
