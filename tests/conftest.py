@@ -34,3 +34,24 @@ def require_program(name: str, *, candidates: tuple[str, ...] = ()) -> str:
 def rng() -> np.random.Generator:
     """A seeded random generator, fresh for each test."""
     return np.random.default_rng(20261126)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL cluster for the whole test session (skipped outside CI when not installed)."""
+    from tests.postgres_server import PostgresServer, find_postgres_bin
+
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        require_program("initdb")
+    server = PostgresServer.start(bin_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The SQLAlchemy URL of a fresh, empty PostgreSQL database."""
+    return postgres_server.create_database()
