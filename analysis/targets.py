@@ -1,0 +1,836 @@
+"""Survey targets of the plan and their verdicts: met, not met or inconclusive.
+
+A :class:`Target` says what share (or mean) of which answer must reach which threshold; the
+targets are listed in ``questionnaires/targets.yaml`` and read with :func:`load_targets`,
+which checks every field and, against the questionnaires, that the question exists and that
+the success codes are in its choice list.
+
+A verdict follows the convention of many statistics offices: a target is **met** when the
+lower limit of the confidence interval is at or above the threshold, **not met** when the
+upper limit is below it, and **inconclusive** otherwise; the point estimate is always shown
+beside the threshold. Each verdict also carries the one-sided p-value of
+``H0: true value < threshold`` (Student t on the design degrees of freedom), for an
+inconclusive verdict the number of further completed interviews that would settle it if the
+estimate held, and the reliability flags of the NCHS Data Presentation Standards for
+Proportions (Parker et al. 2017, Vital Health Stat 2(175)).
+
+Examples
+--------
+>>> from analysis import SurveyDesign
+>>> from analysis.targets import assess_target, load_targets, target_indicator
+>>> targets = {t.id: t for t in load_targets()}                          # doctest: +SKIP
+>>> t = targets["consumer_environment_satisfaction"]                      # doctest: +SKIP
+>>> df["y"] = target_indicator(df, target=t, questionnaire=form)          # doctest: +SKIP
+>>> des = SurveyDesign(df, strata="sample_district", psu="psu", nest=True)  # doctest: +SKIP
+>>> print(assess_target(des, "y", target=t, by="district").summary())     # doctest: +SKIP
+>>> # In R: svyciprop(~y, des, method="logit"); pt((p - 0.85)/SE(p), degf(des), lower=FALSE)
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+from scipy.special import expit, logit
+
+from questionnaires import Text
+
+from .errors import SurveyError
+from .results import OVERALL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from questionnaires import Questionnaire
+
+    from .design import SurveyDesign
+
+__all__ = [
+    "Target",
+    "TargetError",
+    "TargetAssessment",
+    "DEFAULT_TARGETS_FILE",
+    "STATUSES",
+    "load_targets",
+    "check_target",
+    "target_indicator",
+    "assess_target",
+    "judge",
+    "verdict_of",
+    "one_sided_p_value",
+    "extra_interviews",
+    "nchs_flags",
+]
+
+#: The targets shipped with the toolkit.
+DEFAULT_TARGETS_FILE = Path(__file__).resolve().parent.parent / "questionnaires" / "targets.yaml"
+
+Statistic = Literal["proportion", "mean"]
+Denominator = Literal["all", "relevant"]
+Status = Literal["met", "not met", "inconclusive", "no data"]
+#: ``"t"`` is the interval of a mean; the others are those of :meth:`SurveyDesign.proportion`.
+IntervalMethod = Literal["t", "mean", "logit", "asin", "beta", "likelihood", "wilson"]
+STATUSES: tuple[str, ...] = get_args(Status)
+STATISTICS: tuple[str, ...] = get_args(Statistic)
+DENOMINATORS: tuple[str, ...] = get_args(Denominator)
+INTERVAL_METHODS: tuple[str, ...] = get_args(IntervalMethod)
+
+# The scale on which each interval is symmetric in the SE: there, shrinking the SE by a factor
+# shrinks the distance from the estimate to a limit by the same factor. Exact for t, mean
+# (Wald), logit and asin; an approximation for beta, likelihood and wilson, whose intervals
+# are asymmetric like the logit one.
+_SCALES = {"t": "linear", "mean": "linear", "logit": "logit", "asin": "asin",
+           "beta": "logit", "likelihood": "logit", "wilson": "logit"}
+
+# NCHS Data Presentation Standards for Proportions (2017): suppress below an effective sample
+# size of 30, at a Korn-Graubard interval width of 0.30 or more, or at a relative width above
+# 130% when the width is between 0.05 and 0.30; refer for review below 8 degrees of freedom.
+NCHS_MIN_EFFECTIVE_N = 30
+NCHS_MAX_WIDTH = 0.30
+NCHS_RELATIVE_WIDTH_FLOOR = 0.05
+NCHS_MAX_RELATIVE_WIDTH = 1.30
+NCHS_MIN_DF = 8
+NCHS_LEVEL = 0.95
+
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYS = ("id", "label", "questionnaire", "question", "statistic", "success", "denominator",
+         "threshold", "clause", "note")
+_REQUIRED = ("id", "label", "questionnaire", "question", "statistic", "denominator", "threshold",
+             "clause")
+_SELECT_TYPES = ("select_one", "select_multiple")
+_NUMERIC_TYPES = ("integer", "decimal")
+
+
+class TargetError(SurveyError):
+    """A target definition is unusable, or does not fit its questionnaire or data.
+
+    The message names the targets file, the target and the field, shows the bad value and
+    says how to fix it.
+    """
+
+
+@dataclass(frozen=True)
+class Target:
+    """One numeric survey target of the plan.
+
+    Attributes
+    ----------
+    id : str
+        Unique name.
+    label : Text
+        What is measured, in Chinese and English.
+    questionnaire, question : str
+        Where the answer comes from.
+    statistic : {"proportion", "mean"}
+        Share of answers in ``success``, or mean of a numeric answer.
+    denominator : {"all", "relevant"}
+        ``all``: every consenting respondent (not asked counts as not a success);
+        ``relevant``: only those asked the question.
+    threshold : float
+        A share in (0, 1) for a proportion, else in the answer's units.
+    clause_section, clause_text : str
+        Where the plan sets the target, and its words.
+    success : tuple of str
+        Answer codes that count as a success (proportions only).
+    note : Text, optional
+        How the target is operationalised.
+    """
+
+    id: str
+    label: Text
+    questionnaire: str
+    question: str
+    statistic: Statistic
+    denominator: Denominator
+    threshold: float
+    clause_section: str
+    clause_text: str
+    success: tuple[str, ...] = ()
+    note: Text | None = None
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def load_targets(path: str | Path | None = None, *,
+                 questionnaires: Mapping[str, Questionnaire] | None = None) -> tuple[Target, ...]:
+    """Read and check a targets file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A YAML file in the format described at the top of ``questionnaires/targets.yaml``.
+        Default: :data:`DEFAULT_TARGETS_FILE`.
+    questionnaires : mapping of str to Questionnaire, optional
+        Questionnaires by id to check the targets against. Default: the shipped ones.
+
+    Returns
+    -------
+    tuple of Target
+        In file order.
+
+    Raises
+    ------
+    TargetError
+        The file cannot be read or is not valid YAML, a field is missing, unknown or has a
+        bad value, two targets share an id, or a target does not fit its questionnaire
+        (unknown questionnaire or question, a success code not in the choice list, a mean of
+        a non-numeric answer). The message names the file, the target and the field.
+
+    Examples
+    --------
+    >>> [t.id for t in load_targets()][:2]
+    ['consumer_environment_satisfaction', 'campaign_awareness']
+    """
+    path = Path(path) if path is not None else DEFAULT_TARGETS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TargetError(f"cannot read the targets file: {error}", argument=str(path),
+                          fix="check the path (the default is questionnaires/targets.yaml)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise TargetError(f"not valid YAML: {error}", argument=str(path),
+                          fix="correct the YAML syntax at the line shown") from None
+    if not isinstance(data, dict) or set(data) != {"targets"} or not isinstance(data["targets"], list) \
+            or not data["targets"]:
+        raise TargetError("the file must hold one key, 'targets', with a non-empty list of targets",
+                          argument=str(path), value=data if not isinstance(data, dict) else sorted(data),
+                          fix="start the file with 'targets:' followed by '- id: ...' entries")
+    if questionnaires is None:
+        from questionnaires import shipped_questionnaires
+
+        questionnaires = shipped_questionnaires()
+    targets: list[Target] = []
+    seen: set[str] = set()
+    for position, entry in enumerate(data["targets"], start=1):
+        target = _build_target(entry, position, path)
+        if target.id in seen:
+            raise TargetError("duplicate id; every target needs its own id",
+                              argument=f"{path}: target {target.id!r}, field 'id'", value=target.id,
+                              fix="rename one of the two targets")
+        seen.add(target.id)
+        try:
+            check_target(target, questionnaires)
+        except TargetError as error:
+            raise TargetError(error.message, argument=f"{path}: {error.argument}", value=error.value,
+                              fix=error.fix) from None
+        targets.append(target)
+    return tuple(targets)
+
+
+def _build_target(entry: Any, position: int, path: Path) -> Target:
+    if not isinstance(entry, dict):
+        raise TargetError("a target must be a mapping of fields", argument=f"{path}: target #{position}",
+                          value=entry, fix="write 'id: ...', 'label: ...' etc. under '- '")
+    name = entry.get("id")
+    where = f"target {name!r}" if isinstance(name, str) else f"target #{position}"
+
+    def fail(field_name: str, message: str, value: Any, fix: str) -> TargetError:
+        return TargetError(message, argument=f"{path}: {where}, field {field_name!r}", value=value, fix=fix)
+
+    unknown = sorted(set(entry) - set(_KEYS), key=str)
+    if unknown:
+        raise fail(str(unknown[0]), "unknown field", unknown, f"use only the fields {', '.join(_KEYS)}")
+    for key in _REQUIRED:
+        if key not in entry:
+            raise fail(key, "missing field", None, f"add '{key}:' (fields: {', '.join(_REQUIRED)})")
+    if not isinstance(name, str) or not _ID.fullmatch(name):
+        raise fail("id", "not a valid id", name, "use letters, digits and '_', starting with a letter")
+    for key in ("questionnaire", "question"):
+        if not isinstance(entry[key], str) or not _ID.fullmatch(entry[key]):
+            raise fail(key, "not a valid name", entry[key], f"give the {key}'s name, e.g. consumer_environment")
+    label = _text(entry["label"], required_en=True)
+    if label is None:
+        raise fail("label", "needs a Chinese and an English text", entry["label"],
+                   "write label: {zh: ..., en: ...}")
+    note = None
+    if entry.get("note") is not None:
+        note = _text(entry["note"], required_en=False)
+        if note is None:
+            raise fail("note", "must be a Chinese text with an optional English one", entry["note"],
+                       "write note: {zh: ..., en: ...}")
+    statistic = entry["statistic"]
+    if statistic not in STATISTICS:
+        raise fail("statistic", "unknown statistic", statistic, f"use one of {', '.join(STATISTICS)}")
+    denominator = entry["denominator"]
+    if denominator not in DENOMINATORS:
+        raise fail("denominator", "unknown denominator", denominator,
+                   f"use one of {', '.join(DENOMINATORS)}")
+    threshold = entry["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
+        raise fail("threshold", "must be a number", threshold, "write e.g. threshold: 0.85")
+    success: tuple[str, ...] = ()
+    if statistic == "proportion":
+        if not 0 < threshold < 1:
+            raise fail("threshold", "a proportion's threshold is a share between 0 and 1", threshold,
+                       f"write {threshold / 100:g} for {threshold:g}%" if 1 < threshold < 100
+                       else "write e.g. 0.85 for 85%")
+        codes = entry.get("success")
+        if not isinstance(codes, list) or not codes:
+            raise fail("success", "a proportion needs the list of answer codes that count as a success",
+                       codes, "write e.g. success: ['4', '5'] (the top two boxes)")
+        if not all(isinstance(code, str) and code.strip() for code in codes):
+            raise fail("success", "answer codes must be quoted strings", codes,
+                       "quote the codes, e.g. success: ['4', '5']")
+        if len(set(codes)) != len(codes):
+            raise fail("success", "a code is listed twice", codes, "list each code once")
+        success = tuple(codes)
+    else:
+        if "success" in entry:
+            raise fail("success", "a mean has no success codes", entry["success"],
+                       "remove 'success', or use statistic: proportion")
+        if denominator != "relevant":
+            raise fail("denominator", "a mean is taken over the respondents asked the question", denominator,
+                       "write denominator: relevant")
+    clause = entry["clause"]
+    if not isinstance(clause, dict) or set(clause) != {"section", "text"} \
+            or not all(isinstance(v, str) and v.strip() for v in clause.values()):
+        raise fail("clause", "must give the plan's section and its words", clause,
+                   "write clause: {section: 二、主要目标, text: <the plan's sentence>}")
+    return Target(id=name, label=label, questionnaire=entry["questionnaire"], question=entry["question"],
+                  statistic=statistic, denominator=denominator, threshold=float(threshold),
+                  clause_section=clause["section"].strip(), clause_text=clause["text"].strip(),
+                  success=success, note=note)
+
+
+def _text(value: Any, *, required_en: bool) -> Text | None:
+    if not isinstance(value, dict) or not set(value) <= {"zh", "en"}:
+        return None
+    zh, en = value.get("zh"), value.get("en")
+    if not isinstance(zh, str) or not zh.strip():
+        return None
+    if en is None and not required_en:
+        return Text(zh.strip())
+    if not isinstance(en, str) or not en.strip():
+        return None
+    return Text(zh.strip(), en.strip())
+
+
+def check_target(target: Target, questionnaires: Mapping[str, Questionnaire]) -> None:
+    """Check that ``target`` fits its questionnaire.
+
+    Parameters
+    ----------
+    target : Target
+    questionnaires : mapping of str to Questionnaire
+        Questionnaires by id.
+
+    Raises
+    ------
+    TargetError
+        Unknown questionnaire or question, a proportion of a question without choices or a
+        success code not in its choice list, a mean of a non-numeric question.
+    """
+    where = f"target {target.id!r}"
+    if target.questionnaire not in questionnaires:
+        raise TargetError("unknown questionnaire", argument=f"{where}, field 'questionnaire'",
+                          value=target.questionnaire,
+                          fix=f"use one of {', '.join(sorted(questionnaires)) or '(none loaded)'}")
+    form = questionnaires[target.questionnaire]
+    names = [q.name for q in form.questions if q.type != "note"]
+    if target.question not in names:
+        raise TargetError(f"questionnaire {form.id!r} has no such question", argument=f"{where}, field 'question'",
+                          value=target.question, fix=f"use one of {', '.join(names)}")
+    question = form.question(target.question)
+    if target.statistic == "proportion":
+        if question.type not in _SELECT_TYPES:
+            raise TargetError(f"a proportion needs a select_one or select_multiple question; "
+                              f"{question.name!r} is {question.type}", argument=f"{where}, field 'question'",
+                              value=target.question, fix="choose a question with a choice list, or use statistic: mean")
+        codes = [choice.name for choice in form.choices(question)]
+        missing = [code for code in target.success if code not in codes]
+        if missing:
+            raise TargetError(f"success codes not in the choice list {question.list_name!r} of {question.name!r}",
+                              argument=f"{where}, field 'success'", value=missing,
+                              fix=f"use codes among {', '.join(codes)}")
+    elif question.type not in _NUMERIC_TYPES:
+        raise TargetError(f"a mean needs an integer or decimal question; {question.name!r} is {question.type}",
+                          argument=f"{where}, field 'question'", value=target.question,
+                          fix="choose a numeric question, or use statistic: proportion with success codes")
+
+
+# -- the analysis variable -----------------------------------------------------------------
+
+def target_indicator(responses: pd.DataFrame, *, target: Target, questionnaire: Questionnaire) -> pd.Series:
+    """The analysis variable of ``target``: 1/0 for a proportion, the answer for a mean.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        One row per interview of ``questionnaire``, a column per question as
+        ``ResponseStore.responses_frame`` gives them (``select_multiple`` as space-separated
+        codes, numbers as floats, unanswered missing).
+    target : Target
+    questionnaire : Questionnaire
+        The questionnaire of ``target``, used for skip logic (``relevant``).
+
+    Returns
+    -------
+    pandas.Series
+        float, indexed like ``responses``. Missing (NaN) outside the denominator: interviews
+        without consent, respondents asked the question who left it blank, and (for
+        ``denominator: relevant`` and means) respondents not asked it. For
+        ``denominator: all`` a respondent not asked the question counts 0.
+
+    Raises
+    ------
+    TargetError
+        ``target`` is not of ``questionnaire``, or ``responses`` lacks the question's column
+        or holds a code that is not in its choice list.
+    """
+    if target.questionnaire != questionnaire.id:
+        raise TargetError(f"the target is of questionnaire {target.questionnaire!r}", argument="questionnaire",
+                          value=questionnaire.id, fix=f"pass the questionnaire {target.questionnaire!r}")
+    check_target(target, {questionnaire.id: questionnaire})
+    if target.question not in responses.columns:
+        raise TargetError(f"the responses have no column for question {target.question!r}", argument="responses",
+                          value=list(responses.columns)[:20], fix="pass the questionnaire's responses_frame")
+    question = questionnaire.question(target.question)
+    success = set(target.success)
+    valid_codes = {c.name for c in questionnaire.choices(question)} if question.type in _SELECT_TYPES else None
+    types = {q.name: q.type for q in questionnaire.questions if q.name in responses.columns}
+    has_consent = "consent" in types
+    values = np.full(len(responses), np.nan)
+    for position, row in enumerate(responses[list(types)].itertuples(index=False, name=None)):
+        answers = {name: _answer(types[name], value) for name, value in zip(types, row)}
+        if has_consent and answers.get("consent") != "yes":
+            continue
+        if not questionnaire.is_relevant(question, answers):
+            if target.denominator == "all" and target.statistic == "proportion":
+                values[position] = 0.0
+            continue
+        answer = answers.get(question.name)
+        if answer is None:
+            continue
+        if target.statistic == "mean":
+            values[position] = float(answer)
+            continue
+        chosen = answer if isinstance(answer, list) else [answer]
+        bad = [code for code in chosen if code not in valid_codes]
+        if bad:
+            raise TargetError(f"an answer to {question.name!r} is not in its choice list {question.list_name!r}",
+                              argument="responses", value=bad[0],
+                              fix="check that the responses belong to this questionnaire version")
+        values[position] = 1.0 if success.intersection(chosen) else 0.0
+    return pd.Series(values, index=responses.index, name=target.id)
+
+
+def _answer(question_type: str, value: Any) -> Any:
+    """An answer as the questionnaire model holds it, from a responses_frame cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        return value.split() if question_type == "select_multiple" else value
+    if question_type == "integer" and float(value).is_integer():
+        return int(value)
+    return value
+
+
+# -- verdicts ------------------------------------------------------------------------------
+
+def verdict_of(*, ci_low: float, ci_high: float, threshold: float) -> Status:
+    """Met when ``ci_low >= threshold``, not met when ``ci_high < threshold``, else inconclusive.
+
+    A missing limit (e.g. a domain with a single PSU) gives ``"inconclusive"``.
+
+    Examples
+    --------
+    >>> verdict_of(ci_low=0.86, ci_high=0.90, threshold=0.85)
+    'met'
+    >>> verdict_of(ci_low=0.80, ci_high=0.88, threshold=0.85)
+    'inconclusive'
+    """
+    if ci_low >= threshold:
+        return "met"
+    if ci_high < threshold:
+        return "not met"
+    return "inconclusive"
+
+
+def one_sided_p_value(estimate: float, *, se: float, df: float, threshold: float) -> float:
+    """p-value of ``H0: true value < threshold`` against ``H1: >= threshold``.
+
+    ``P(T >= (estimate - threshold) / se)`` for ``T`` Student t on ``df`` design degrees of
+    freedom; a small value is evidence that the target is met. NaN when ``se`` is not
+    positive or ``df < 1``.
+
+    Examples
+    --------
+    >>> round(one_sided_p_value(0.9, se=0.02, df=30, threshold=0.85), 4)
+    0.0091
+    >>> # In R: pt((0.9 - 0.85) / 0.02, df = 30, lower.tail = FALSE)
+    """
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0 and np.isfinite(df) and df >= 1):
+        return math.nan
+    return float(stats.t.sf((estimate - threshold) / se, df))
+
+
+def _forward(scale: str, value: float) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale == "logit":
+            return float(logit(value))
+        if scale == "asin":
+            return float(np.arcsin(np.sqrt(value)))
+    return float(value)
+
+
+def _backward(scale: str, value: float) -> float:
+    if scale == "logit":
+        return float(expit(value))
+    if scale == "asin":
+        return float(np.sin(np.clip(value, 0, np.pi / 2)) ** 2)
+    return float(value)
+
+
+def _limit_after(estimate: float, distance: float, factor: float, scale: str, sign: float) -> float:
+    return _backward(scale, _forward(scale, estimate) + sign * factor * distance)
+
+
+def _derivative(scale: str, estimate: float) -> float:
+    if scale == "logit":
+        return 1 / (estimate * (1 - estimate))
+    if scale == "asin":
+        return 1 / (2 * math.sqrt(estimate * (1 - estimate)))
+    return 1.0
+
+
+def extra_interviews(estimate: float, *, se: float, df: float, level: float, ci_low: float, ci_high: float,
+                     n: int, threshold: float, ci_method: IntervalMethod, interviews: int | None = None) -> int | None:
+    """Further completed interviews that would make an inconclusive verdict conclusive.
+
+    Assumes the estimate holds and the design effect stays the same, so the standard
+    error shrinks as ``se * sqrt(n / (n + extra))``; the design degrees of freedom are kept
+    (conservative: more PSUs would shorten the interval further). For ``t``/``mean``,
+    ``logit`` and ``asin`` intervals the interval is recomputed from the smaller SE (exact);
+    for ``beta``, ``likelihood`` and ``wilson``, and at an estimate of 0 or 1, the distance
+    from the estimate to the limit is shrunk by the same factor on the logit scale (on the
+    linear scale at 0 or 1), an approximation.
+
+    Parameters
+    ----------
+    estimate, se, df : float
+        The estimate, its standard error and design degrees of freedom.
+    level : float
+        Confidence level of the interval.
+    ci_low, ci_high : float
+        The interval.
+    n : int
+        Respondents in the denominator.
+    threshold : float
+    ci_method : {"t", "mean", "logit", "asin", "beta", "likelihood", "wilson"}
+        How the interval was formed (``"t"`` for means).
+    interviews : int, optional
+        Completed interviews in the domain, when only some of them are in the denominator
+        (e.g. recognition among those aware): the extra respondents are scaled by
+        ``interviews / n``, assuming the same share. Default: ``n``.
+
+    Returns
+    -------
+    int or None
+        0 when the verdict is already conclusive; ``None`` when no number of interviews
+        would do (the estimate equals the threshold) or the inputs are missing.
+
+    Examples
+    --------
+    0.87 +/- 0.03 against 0.85: the half-width must shrink by 2/3, so n grows by (3/2)^2:
+
+    >>> extra_interviews(0.87, se=0.015259, df=399, level=0.95, ci_low=0.84, ci_high=0.90, n=400,
+    ...                  threshold=0.85, ci_method="mean")
+    500
+    """
+    if ci_method not in INTERVAL_METHODS:
+        raise TargetError("unknown interval method", argument="ci_method", value=ci_method,
+                          fix=f"use one of {', '.join(INTERVAL_METHODS)}")
+    if not all(np.isfinite(v) for v in (estimate, ci_low, ci_high, threshold)) or n < 1:
+        return None
+    if verdict_of(ci_low=ci_low, ci_high=ci_high, threshold=threshold) != "inconclusive":
+        return 0
+    if estimate == threshold:
+        return None
+    above = estimate > threshold
+    sign = -1.0 if above else 1.0
+    limit = ci_low if above else ci_high
+    scale = _SCALES[ci_method]
+    exact = ci_method in ("t", "mean", "logit", "asin")
+    if scale != "linear" and not 0 < estimate < 1:
+        scale, exact = "linear", False
+    if exact and np.isfinite(se) and se > 0 and np.isfinite(df) and df >= 1:
+        distance = float(stats.t.ppf(1 - (1 - level) / 2, df)) * se * _derivative(scale, estimate)
+    else:
+        if scale == "logit" and not 0 < limit < 1:
+            scale = "linear"
+        distance = abs(_forward(scale, estimate) - _forward(scale, limit))
+    needed = abs(_forward(scale, estimate) - _forward(scale, threshold))
+    if not (np.isfinite(distance) and np.isfinite(needed)) or distance == 0 or needed == 0:
+        return None
+
+    def settled(extra: int) -> bool:
+        moved = _limit_after(estimate, distance, math.sqrt(n / (n + extra)), scale, sign)
+        return moved >= threshold if above else moved < threshold
+
+    extra = max(1, math.ceil(n * ((distance / needed) ** 2 - 1)))
+    while not settled(extra):  # floating-point rounding at the boundary
+        extra += 1
+    while extra > 1 and settled(extra - 1):
+        extra -= 1
+    if interviews is not None and interviews > n:
+        return math.ceil(extra * interviews / n)
+    return extra
+
+
+def nchs_flags(estimate: float, *, n: int, deff: float, df: float, ci_low: float, ci_high: float,
+               statistic: Statistic = "proportion") -> tuple[str, ...]:
+    """Reasons an estimate is unreliable by the NCHS presentation standard, if any.
+
+    Implements the NCHS Data Presentation Standards for Proportions (Parker JD, Talih M,
+    Malec DJ, et al. Vital Health Stat 2(175), 2017): effective sample size ``n / deff``
+    (with ``deff`` below 1 or missing taken as 1) under 30; Korn-Graubard interval width of
+    0.30 or more; relative width above 130% when the width is between 0.05 and 0.30; fewer
+    than 8 degrees of freedom (the standard refers such estimates for review). For a mean
+    only the effective sample size and degrees-of-freedom criteria apply (the width criteria
+    are specific to proportions).
+
+    Parameters
+    ----------
+    estimate : float
+    n : int
+        Respondents.
+    deff : float
+        Design effect (with-replacement SRS variance in the denominator).
+    df : float
+        Design degrees of freedom.
+    ci_low, ci_high : float
+        The 95% Korn-Graubard (``ci_method="beta"``) interval, for proportions.
+    statistic : {"proportion", "mean"}
+
+    Returns
+    -------
+    tuple of str
+        Empty when the estimate meets the standard.
+
+    Examples
+    --------
+    >>> nchs_flags(0.5, n=20, deff=1.0, df=19, ci_low=0.27, ci_high=0.73)
+    ('effective sample size 20.0 < 30', 'CI width 0.46 >= 0.30')
+    """
+    flags: list[str] = []
+    effective = n / deff if np.isfinite(deff) and deff > 1 else float(n)
+    if effective < NCHS_MIN_EFFECTIVE_N:
+        flags.append(f"effective sample size {effective:.1f} < {NCHS_MIN_EFFECTIVE_N}")
+    if statistic == "proportion":
+        width = ci_high - ci_low
+        if not np.isfinite(width) or width >= NCHS_MAX_WIDTH:
+            flags.append(f"CI width {width:.2f} >= {NCHS_MAX_WIDTH:.2f}")
+        elif width > NCHS_RELATIVE_WIDTH_FLOOR and estimate > 0 and width / estimate > NCHS_MAX_RELATIVE_WIDTH:
+            flags.append(f"relative CI width {width / estimate:.0%} > {NCHS_MAX_RELATIVE_WIDTH:.0%}")
+    if not np.isfinite(df) or df < NCHS_MIN_DF:
+        flags.append(f"degrees of freedom {df:g} < {NCHS_MIN_DF}")
+    return tuple(flags)
+
+
+#: Columns of :func:`judge` and :meth:`TargetAssessment.to_frame`, in order.
+VERDICT_COLUMNS = ("verdict", "estimate", "threshold", "difference", "ci_low", "ci_high", "p_value",
+                   "extra_interviews", "se", "df", "n", "interviews", "n_eff", "deff", "reliable",
+                   "reliability")
+
+
+def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMethod, level: float,
+          statistic: Statistic = "proportion", reliability_ci: pd.DataFrame | None = None,
+          interviews: pd.Series | None = None) -> pd.DataFrame:
+    """Verdicts for every row (domain) of an estimate table.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        ``Estimate.to_frame()``: columns ``estimate, se, ci_low, ci_high, df, n`` and
+        ``deff`` (NaN when not computed), one row per domain.
+    threshold : float
+    ci_method : {"t", "mean", "logit", "asin", "beta", "likelihood", "wilson"}
+        How the intervals were formed (``"t"`` for means).
+    level : float
+        Their confidence level.
+    statistic : {"proportion", "mean"}
+    reliability_ci : pandas.DataFrame, optional
+        95% Korn-Graubard intervals (``ci_low, ci_high``, same index) for the NCHS width
+        criteria. Default: the intervals of ``estimates``.
+    interviews : pandas.Series, optional
+        Completed interviews per domain (same index) when only some are in the denominator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index, columns :data:`VERDICT_COLUMNS`: ``verdict`` (``met``, ``not met``,
+        ``inconclusive``, or ``no data`` without respondents), ``difference`` = estimate -
+        threshold, ``p_value`` (:func:`one_sided_p_value`), ``extra_interviews``
+        (:func:`extra_interviews`, nullable integer, only for inconclusive verdicts),
+        ``n_eff`` = ``n / max(deff, 1)``, ``reliable`` and ``reliability`` (the NCHS flags
+        joined by ``"; "``).
+    """
+    if ci_method not in INTERVAL_METHODS:
+        raise TargetError("unknown interval method", argument="ci_method", value=ci_method,
+                          fix=f"use one of {', '.join(INTERVAL_METHODS)}")
+    if statistic not in STATISTICS:
+        raise TargetError("unknown statistic", argument="statistic", value=statistic,
+                          fix=f"use one of {', '.join(STATISTICS)}")
+    missing = [c for c in ("estimate", "se", "ci_low", "ci_high", "df", "n", "deff") if c not in estimates.columns]
+    if missing:
+        raise TargetError("the estimate table lacks columns", argument="estimates", value=missing,
+                          fix="pass Estimate.to_frame() of a mean or proportion")
+    kg = reliability_ci if reliability_ci is not None else estimates
+    rows = []
+    for key, row in estimates.iterrows():
+        n = int(row["n"])
+        count = int(interviews.loc[key]) if interviews is not None else n
+        deff = float(row["deff"])
+        out = {"estimate": float(row["estimate"]), "threshold": float(threshold),
+               "difference": float(row["estimate"]) - threshold, "ci_low": float(row["ci_low"]),
+               "ci_high": float(row["ci_high"]), "se": float(row["se"]), "df": float(row["df"]), "n": n,
+               "interviews": count,
+               "n_eff": n / deff if np.isfinite(deff) and deff > 1 else float(n), "deff": deff}
+        if n == 0 or not np.isfinite(out["estimate"]):
+            out.update(verdict="no data", p_value=math.nan, extra_interviews=None, reliable=False,
+                       reliability="no respondents")
+            rows.append(out)
+            continue
+        out["verdict"] = verdict_of(ci_low=out["ci_low"], ci_high=out["ci_high"], threshold=threshold)
+        out["p_value"] = one_sided_p_value(out["estimate"], se=out["se"], df=out["df"], threshold=threshold)
+        out["extra_interviews"] = (
+            extra_interviews(out["estimate"], se=out["se"], df=out["df"], level=level, ci_low=out["ci_low"],
+                             ci_high=out["ci_high"], n=n, threshold=threshold, ci_method=ci_method,
+                             interviews=count)
+            if out["verdict"] == "inconclusive" else None)
+        flags = nchs_flags(out["estimate"], n=n, deff=deff, df=out["df"], ci_low=float(kg.loc[key, "ci_low"]),
+                           ci_high=float(kg.loc[key, "ci_high"]), statistic=statistic)
+        out.update(reliable=not flags, reliability="; ".join(flags))
+        rows.append(out)
+    table = pd.DataFrame(rows, index=estimates.index, columns=list(VERDICT_COLUMNS))
+    table["extra_interviews"] = pd.array(table["extra_interviews"].tolist(), dtype="Int64")
+    table["reliable"] = table["reliable"].astype(bool)
+    return table
+
+
+@dataclass(frozen=True, eq=False)
+class TargetAssessment:
+    """The verdicts of one target, overall (index ``"all"``) and for each domain.
+
+    Attributes
+    ----------
+    target : Target
+    level : float
+        Confidence level of the intervals.
+    ci_method : str
+        How the intervals were formed (``"t"`` for means).
+    design : str
+        One-line description of the design.
+    notes : tuple of str
+        Remarks of the estimators.
+    """
+
+    target: Target
+    level: float
+    ci_method: str
+    design: str
+    _table: pd.DataFrame = field(repr=False)
+    notes: tuple = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The verdict table (a copy): one row per domain, columns :data:`VERDICT_COLUMNS`."""
+        return self._table.copy()
+
+    @property
+    def verdict(self) -> Status:
+        """The overall verdict."""
+        return self._table.loc[OVERALL, "verdict"]
+
+    def summary(self) -> str:
+        """Describe the verdicts as text (never prints)."""
+        t = self.target
+        percent = t.statistic == "proportion"
+
+        def show(value: float) -> str:
+            if not np.isfinite(value):
+                return "NA"
+            return f"{value:.1%}" if percent else f"{value:.2f}"
+
+        lines = [f"{t.id}: {t.label.get('en')} ({t.label.zh})",
+                 f"target: {t.statistic} of {t.questionnaire}.{t.question}"
+                 + (f" in {{{', '.join(t.success)}}}" if t.success else "")
+                 + f", denominator {t.denominator}, threshold {show(t.threshold)} ({t.clause_section})",
+                 f"design: {self.design}; {self.level:.0%} intervals: {self.ci_method}"]
+        for key, row in self._table.iterrows():
+            name = "overall" if key == OVERALL else str(key)
+            if row["verdict"] == "no data":
+                lines.append(f"  {name}: no data")
+                continue
+            side = ">=" if row["estimate"] >= row["threshold"] else "<"
+            text = (f"  {name}: {row['verdict']}; estimate {show(row['estimate'])} {side} {show(row['threshold'])}, "
+                    f"CI {show(row['ci_low'])} to {show(row['ci_high'])}, p = {row['p_value']:.3g}, n = {row['n']}")
+            if not pd.isna(row["extra_interviews"]):
+                text += f"; about {row['extra_interviews']} more interviews would settle it"
+            if not row["reliable"]:
+                text += f"; unreliable (NCHS): {row['reliability']}"
+            lines.append(text)
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def assess_target(design: SurveyDesign, variable: str, *, target: Target, by: str | None = None,
+                  level: float = 0.95, ci_method: str = "logit") -> TargetAssessment:
+    """Estimate a target's statistic overall and by domain, and judge it.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variable : str
+        The column built by :func:`target_indicator` (0/1 or the numeric answer, NaN outside
+        the denominator: the estimate is a domain estimate, as R's ``na.rm = TRUE``).
+    target : Target
+    by : str, optional
+        Domain column (e.g. ``"district"``); domains appear in the order of the estimator.
+    level : float, default 0.95
+    ci_method : str, default "logit"
+        Interval of a proportion, as :meth:`SurveyDesign.proportion`; means use Student t.
+
+    Returns
+    -------
+    TargetAssessment
+
+    Examples
+    --------
+    >>> a = assess_target(des, "y", target=t, by="district")            # doctest: +SKIP
+    >>> # In R: svyciprop(~y, des, method = "logit", level = 0.95) and
+    >>> #       svyby(~y, ~district, des, svyciprop, method = "logit", vartype = "ci")
+    """
+    def estimate(domain: str | None, method: str, confidence: float):
+        if target.statistic == "mean":
+            return design.mean(variable, by=domain, level=confidence, deff="replace")
+        return design.proportion(variable, by=domain, ci_method=method, level=confidence, deff="replace")
+
+    parts, kg_parts, notes = [], [], []
+    for domain in ([None, by] if by is not None else [None]):
+        result = estimate(domain, ci_method, level)
+        parts.append(result.to_frame())
+        notes.extend(result.notes)
+        if target.statistic == "proportion":  # the NCHS criteria use the 95% Korn-Graubard interval
+            same = ci_method == "beta" and level == NCHS_LEVEL
+            kg_parts.append(result.to_frame() if same else estimate(domain, "beta", NCHS_LEVEL).to_frame())
+    table = pd.concat(parts)
+    weights = design.weights > 0
+    counts = pd.Series({OVERALL: int(weights.sum())})
+    if by is not None:
+        counts = pd.concat([counts, design.data.loc[weights, by].value_counts()])
+    method = "t" if target.statistic == "mean" else ci_method
+    verdicts = judge(table, threshold=target.threshold, ci_method=method, level=level, statistic=target.statistic,
+                     reliability_ci=pd.concat(kg_parts) if kg_parts else None,
+                     interviews=counts.reindex(table.index).fillna(0).astype(int))
+    return TargetAssessment(target=target, level=level, ci_method=method, design=design.describe(),
+                            _table=verdicts, notes=tuple(dict.fromkeys(notes)))

@@ -1,0 +1,428 @@
+"""Tablet interviewing: start screen, one screen per question group, end screen.
+
+Everything that must survive a refresh, a dropped connection or a server restart is in
+the response store or the URL: the query parameter ``interview`` holds the interview id
+(the store holds its answers and current screen), ``interviewer`` the interviewer's code
+and ``lang`` the language. Each answer is saved as it is entered. The decisions (which
+screen comes next, what is wrong) are in :mod:`survey_app.interview_flow`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from questionnaires import Question, Questionnaire, load_districts, shipped_questionnaires
+from survey_app import interview_flow as flow
+from survey_app.errors import SurveyAppError
+from survey_app.i18n import current_language, register, t
+from survey_app.store import Interview, InterviewNotFoundError, InvalidArgumentError, ResponseStore
+from survey_app.ui import error_boundary, get_store, tablet_style
+
+INTERVIEW_PARAM = "interview"
+INTERVIEWER_PARAM = "interviewer"
+# Times are stored in UTC and shown in Nantong's time.
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+_ATTEMPTED = "_interview_attempted"  # (interview id, screen) whose Next was refused
+_NOTICE = "_interview_notice"
+_SAVE_ERROR = "_interview_save_error"
+_START = "_start_"  # prefix of the start form's widget keys
+
+register(
+    "interview",
+    {
+        "start_title": {"zh": "开始访问", "en": "Start an interview"},
+        "interviewer": {"zh": "访问员编号", "en": "Interviewer code"},
+        "questionnaire": {"zh": "问卷", "en": "Questionnaire"},
+        "district": {"zh": "抽样区县", "en": "Sampled district"},
+        "psu": {"zh": "抽样单元（社区/村）", "en": "Sampling unit (community/village)"},
+        "wave": {"zh": "调查轮次", "en": "Survey wave"},
+        "start": {"zh": "开始访问", "en": "Start interview"},
+        "missing_fields": {"zh": "请填写：{fields}", "en": "Please fill in: {fields}"},
+        "field_separator": {"zh": "、", "en": ", "},
+        "drafts_title": {"zh": "未完成的访问", "en": "Unfinished interviews"},
+        "drafts_none": {"zh": "没有未完成的访问。", "en": "No unfinished interviews."},
+        "drafts_hint": {
+            "zh": "输入访问员编号后显示未完成的访问。",
+            "en": "Enter your interviewer code to see unfinished interviews.",
+        },
+        "draft_line": {
+            "zh": "{district} · {psu} · 开始于 {started} · 已答 {n} 题",
+            "en": "{district} · {psu} · started {started} · {n} answers",
+        },
+        "resume": {"zh": "继续", "en": "Resume"},
+        "discard": {"zh": "作废", "en": "Discard"},
+        "discard_confirm": {"zh": "确认作废此访问", "en": "Yes, discard this interview"},
+        "discard_reason": {"zh": "访问员作废草稿", "en": "draft discarded by the interviewer"},
+        "discarded": {"zh": "访问已作废。", "en": "The interview was discarded."},
+        "progress": {"zh": "第 {position} / {total} 页", "en": "Screen {position} of {total}"},
+        "back": {"zh": "上一页", "en": "Back"},
+        "next": {"zh": "下一页", "en": "Next"},
+        "submit": {"zh": "提交", "en": "Submit"},
+        "pause": {"zh": "暂停，稍后继续", "en": "Pause and resume later"},
+        "autosave": {
+            "zh": "答案自动保存。访问编号 {id}",
+            "en": "Answers are saved automatically. Interview {id}",
+        },
+        "fix_errors": {"zh": "请先更正标红的题目。", "en": "Please correct the questions marked in red."},
+        "required_mark": {"zh": "（必答）", "en": " (required)"},
+        "version_changed": {
+            "zh": "此访问开始时使用问卷版本 {old}，现在的版本是 {new}。",
+            "en": "This interview started with questionnaire version {old}; the current version is {new}.",
+        },
+        "unknown_questionnaire": {
+            "zh": "此访问使用的问卷“{id}”已不存在。",
+            "en": "The questionnaire {id!r} of this interview no longer exists.",
+        },
+        "not_found": {
+            "zh": "找不到此访问（编号 {id}）。",
+            "en": "This interview (id {id}) was not found.",
+        },
+        "to_start": {"zh": "返回开始页", "en": "Back to the start screen"},
+        "done_title": {"zh": "访问已提交，谢谢！", "en": "Interview submitted. Thank you!"},
+        "done_detail": {
+            "zh": "访问编号 {id}，共 {n} 个答案，提交于 {time}。",
+            "en": "Interview {id}: {n} answers, submitted {time}.",
+        },
+        "next_interview": {"zh": "开始下一个访问", "en": "Start the next interview"},
+        "change_settings": {"zh": "更改访问设置", "en": "Change settings"},
+        "voided": {"zh": "此访问已作废：{reason}", "en": "This interview was voided: {reason}"},
+    },
+)
+
+
+def render() -> None:
+    """Draw the page for the current URL."""
+    tablet_style()
+    lang = current_language()
+    with error_boundary():
+        notice = st.session_state.pop(_NOTICE, None)
+        if notice:
+            st.info(t(notice, lang))
+        save_error = st.session_state.pop(_SAVE_ERROR, None)
+        if save_error is not None:
+            raise save_error
+        interview_id = st.query_params.get(INTERVIEW_PARAM)
+        if not interview_id:
+            _start_screen(lang)
+            return
+        store = get_store()
+        try:
+            interview = store.get_interview(interview_id)
+        except (InterviewNotFoundError, InvalidArgumentError):
+            st.warning(t("interview.not_found", lang, id=interview_id))
+            _to_start_button(lang)
+            return
+        if interview.status == "submitted":
+            _end_screen(store, interview, lang)
+        elif interview.status == "voided":
+            st.warning(t("interview.voided", lang, reason=interview.void_reason))
+            _to_start_button(lang)
+        else:
+            _interview_screen(store, interview, lang)
+
+
+# -- start screen ---------------------------------------------------------------------
+
+
+def _start_screen(lang: str) -> None:
+    forms = shipped_questionnaires()
+    districts = {choice.name: choice.label for choice in load_districts()}
+    st.header(t("interview.start_title", lang))
+    _init(f"{_START}interviewer", st.query_params.get(INTERVIEWER_PARAM, ""))
+    _init(f"{_START}wave", str(datetime.now(LOCAL_TIME).year))
+    interviewer = st.text_input(
+        t("interview.interviewer", lang), key=f"{_START}interviewer", on_change=_remember_interviewer
+    ).strip()
+    form_id = st.radio(
+        t("interview.questionnaire", lang),
+        list(forms),
+        format_func=lambda qid: forms[qid].title.get(lang),
+        key=f"{_START}questionnaire",
+    )
+    # Radio buttons, not a drop-down: a drop-down's text box opens the tablet's keyboard.
+    district = st.radio(
+        t("interview.district", lang),
+        list(districts),
+        index=None,
+        format_func=lambda code: districts[code].get(lang),
+        horizontal=True,
+        key=f"{_START}district",
+    )
+    psu = st.text_input(t("interview.psu", lang), key=f"{_START}psu").strip()
+    wave = st.text_input(t("interview.wave", lang), key=f"{_START}wave").strip()
+
+    if st.button(t("interview.start", lang), type="primary", width="stretch", key="start"):
+        fields = {
+            "interview.interviewer": interviewer,
+            "interview.questionnaire": form_id,
+            "interview.district": district,
+            "interview.psu": psu,
+            "interview.wave": wave,
+        }
+        missing = [t(key, lang) for key, value in fields.items() if not value]
+        if missing:
+            st.error(t("interview.missing_fields", lang, fields=t("interview.field_separator", lang).join(missing)))
+        else:
+            store = get_store()
+            _open(
+                _start(store, forms[form_id], interviewer=interviewer, district=district, psu=psu, wave=wave)
+            )
+
+    st.divider()
+    _drafts_list(forms, districts, interviewer, lang)
+
+
+def _remember_interviewer() -> None:
+    code = st.session_state[f"{_START}interviewer"].strip()
+    if code:
+        st.query_params[INTERVIEWER_PARAM] = code
+    else:
+        st.query_params.pop(INTERVIEWER_PARAM, None)
+
+
+def _start(
+    store: ResponseStore, questionnaire: Questionnaire, *, interviewer: str, district: str, psu: str, wave: str
+) -> str:
+    # The sampled district is also the respondent's district unless the interviewer changes it.
+    prefill = {}
+    if "district" in {q.name for q in questionnaire.questions}:
+        codes = {choice.name for choice in questionnaire.choices("district")}
+        if district in codes:
+            prefill["district"] = district
+    return store.start_interview(
+        questionnaire.id,
+        questionnaire.version,
+        interviewer=interviewer,
+        district=district,
+        psu=psu,
+        wave=wave,
+        answers=prefill,
+    )
+
+
+def _drafts_list(forms: dict[str, Questionnaire], districts: dict[str, Any], interviewer: str, lang: str) -> None:
+    st.subheader(t("interview.drafts_title", lang))
+    if not interviewer:
+        st.caption(t("interview.drafts_hint", lang))
+        return
+    store = get_store()
+    drafts = store.drafts(interviewer)
+    if not drafts:
+        st.caption(t("interview.drafts_none", lang))
+        return
+    for draft in drafts:
+        form = forms.get(draft.questionnaire_id)
+        title = form.title.get(lang) if form else draft.questionnaire_id
+        district = districts[draft.district].get(lang) if draft.district in districts else draft.district
+        with st.container(border=True):
+            st.markdown(f"**{title}**")
+            st.caption(
+                t(
+                    "interview.draft_line",
+                    lang,
+                    district=district,
+                    psu=draft.psu,
+                    started=_local(draft.started_at),
+                    n=len(draft.answers),
+                )
+            )
+            resume, discard = st.columns(2)
+            if resume.button(t("interview.resume", lang), key=f"resume_{draft.id}", type="primary", width="stretch"):
+                _open(draft.id)
+            with discard.popover(t("interview.discard", lang), width="stretch"):
+                if st.button(t("interview.discard_confirm", lang), key=f"discard_{draft.id}"):
+                    store.void(draft.id, t("interview.discard_reason", lang))
+                    st.session_state[_NOTICE] = "interview.discarded"
+                    st.rerun()
+
+
+# -- interview screens ----------------------------------------------------------------
+
+
+def _interview_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
+    questionnaire = shipped_questionnaires().get(interview.questionnaire_id)
+    if questionnaire is None:
+        st.error(t("interview.unknown_questionnaire", lang, id=interview.questionnaire_id))
+        _to_start_button(lang)
+        return
+    if questionnaire.version != interview.questionnaire_version:
+        st.warning(
+            t("interview.version_changed", lang, old=interview.questionnaire_version, new=questionnaire.version)
+        )
+    answers = dict(interview.answers)
+    index = flow.resume_screen(questionnaire, interview.page, answers)
+    group = questionnaire.groups[index]
+    position, total = flow.progress(questionnaire, index)
+
+    st.caption(questionnaire.title.get(lang))
+    st.progress(position / total, text=t("interview.progress", lang, position=position, total=total))
+    st.subheader(group.label.get(lang))
+    attempted = st.session_state.get(_ATTEMPTED) == (interview.id, index)
+    errors = flow.live_errors(questionnaire, index, answers, lang, include_required=attempted)
+    for question in questionnaire.visible_questions(group, answers):
+        _question(questionnaire, question, interview.id, answers, errors.get(question.name), lang)
+
+    # "Submit" only when this screen is complete and nothing follows; before e.g. consent is
+    # answered nothing follows yet, and the button must still read "Next".
+    last = flow.next_screen(questionnaire, index, answers) is None and not questionnaire.page_errors(
+        group, answers, lang
+    )
+    back, forward = st.columns(2)
+    previous = flow.previous_screen(questionnaire, index, answers)
+    if back.button(t("interview.back", lang), disabled=previous is None, width="stretch", key="nav_back"):
+        st.session_state.pop(_ATTEMPTED, None)
+        store.set_page(interview.id, previous)
+        st.rerun()
+    label = t("interview.submit" if last else "interview.next", lang)
+    if forward.button(label, type="primary", width="stretch", key="nav_next"):
+        _go_forward(store, questionnaire, interview, index, answers, lang)
+    if errors and attempted:
+        st.error(t("interview.fix_errors", lang))
+    st.divider()
+    if st.button(t("interview.pause", lang), key="nav_pause"):
+        st.query_params.pop(INTERVIEW_PARAM, None)
+        st.rerun()
+    st.caption(t("interview.autosave", lang, id=interview.id))
+
+
+def _go_forward(
+    store: ResponseStore, questionnaire: Questionnaire, interview: Interview, index: int, answers: dict, lang: str
+) -> None:
+    if questionnaire.page_errors(questionnaire.groups[index], answers, lang):
+        st.session_state[_ATTEMPTED] = (interview.id, index)
+        st.rerun()
+    st.session_state.pop(_ATTEMPTED, None)
+    following = flow.next_screen(questionnaire, index, answers)
+    if following is not None:
+        store.set_page(interview.id, following)
+        st.rerun()
+    check = flow.check_submission(questionnaire, answers, lang)
+    if not check.ok:
+        # An earlier screen went wrong since it was left (e.g. a changed constraint context).
+        store.set_page(interview.id, check.screen)
+        st.session_state[_ATTEMPTED] = (interview.id, check.screen)
+        st.rerun()
+    store.submit(interview.id, check.answers)
+    st.rerun()
+
+
+def _question(
+    questionnaire: Questionnaire,
+    question: Question,
+    interview_id: str,
+    answers: dict[str, Any],
+    error: str | None,
+    lang: str,
+) -> None:
+    label = question.label.get(lang)
+    if question.type == "note":
+        st.info(label)
+        return
+    if question.required:
+        label += t("interview.required_mark", lang)
+    key = answer_key(interview_id, question.name)
+    # The store is the truth; the widget is filled from it whenever it (re)appears.
+    _init(key, flow.to_widget(questionnaire, question, answers.get(question.name)))
+    common: dict[str, Any] = {
+        "key": key,
+        "on_change": _save_answer,
+        "args": (questionnaire, question, interview_id, key),
+    }
+    hint = question.hint.get(lang) if question.hint else None
+    appearance = (question.appearance or "").split()
+    if question.type in ("select_one", "select_multiple"):
+        choices = {choice.name: choice.label.get(lang) for choice in questionnaire.choices(question)}
+        if question.type == "select_multiple":
+            st.pills(label, list(choices), selection_mode="multi", format_func=choices.__getitem__, **common)
+        else:
+            horizontal = bool({"horizontal", "likert", "horizontal-compact"} & set(appearance))
+            st.radio(label, list(choices), format_func=choices.__getitem__, horizontal=horizontal, **common)
+    elif question.type == "integer":
+        st.number_input(label, step=1, format="%d", **common)
+    elif question.type == "decimal":
+        st.number_input(label, step=0.1, **common)
+    elif "multiline" in appearance:
+        st.text_area(label, **common)
+    else:
+        st.text_input(label, **common)
+    if hint:
+        st.caption(hint)
+    if error:
+        st.error(error)
+
+
+def _save_answer(questionnaire: Questionnaire, question: Question, interview_id: str, key: str) -> None:
+    value = flow.to_answer(questionnaire, question, st.session_state[key])
+    # Callbacks run before the page, outside its error boundary: keep the error for it to show.
+    try:
+        get_store().save_answer(interview_id, question.name, value)
+    except SurveyAppError as exc:
+        st.session_state[_SAVE_ERROR] = exc
+
+
+# -- end screen -------------------------------------------------------------------------
+
+
+def _end_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
+    st.success(t("interview.done_title", lang))
+    st.write(
+        t(
+            "interview.done_detail",
+            lang,
+            id=interview.id,
+            n=len(interview.answers),
+            time=_local(interview.submitted_at),
+        )
+    )
+    if st.button(t("interview.next_interview", lang), type="primary", width="stretch", key="end_next"):
+        questionnaire = shipped_questionnaires().get(interview.questionnaire_id)
+        if questionnaire is None:
+            st.error(t("interview.unknown_questionnaire", lang, id=interview.questionnaire_id))
+            return
+        _open(
+            _start(
+                store,
+                questionnaire,
+                interviewer=interview.interviewer,
+                district=interview.district,
+                psu=interview.psu,
+                wave=interview.wave,
+            )
+        )
+    _to_start_button(lang, label="interview.change_settings")
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def answer_key(interview_id: str, question_name: str) -> str:
+    """The widget key of a question's input (one per interview, so no answer leaks into the next)."""
+    return f"answer_{interview_id}_{question_name}"
+
+
+def _init(key: str, value: Any) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _open(interview_id: str) -> None:
+    st.query_params[INTERVIEW_PARAM] = interview_id
+    st.session_state.pop(_ATTEMPTED, None)
+    st.rerun()
+
+
+def _to_start_button(lang: str, *, label: str = "interview.to_start") -> None:
+    if st.button(t(label, lang), width="stretch", key="to_start"):
+        st.query_params.pop(INTERVIEW_PARAM, None)
+        st.rerun()
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+if __name__ == "__main__":
+    render()

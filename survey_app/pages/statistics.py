@@ -1,0 +1,450 @@
+"""The statistician's page: weighting (design weights, post-stratified, raked to uploaded
+population margins), interval method and level, domains; degrees of freedom, design effects,
+effective sample sizes, the weight distribution, population margins and a methods note.
+
+The choices are kept for the session and used by every results page. Estimates come from
+:func:`survey_app.reporting.build_report` (via :mod:`survey_app.results`).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from analysis import CI_METHODS
+from analysis.errors import SurveyError
+from questionnaires import shipped_questionnaires
+from survey_app.charts import forest_plot, verdict_label, weight_histogram
+from survey_app.i18n import current_language, register, t
+from survey_app.margins import (MARGIN_VARIABLES, MarginsError, PopulationMargins, margin_categories,
+                                margins_template, read_margins)
+from survey_app.reporting import ReportSettings, ReportTables
+from survey_app.results import (
+    CONFIDENCE_LEVELS,
+    WEIGHTINGS,
+    ResultsSettings,
+    choose_wave,
+    current_settings,
+    data_version,
+    demo_banner,
+    demo_offer,
+    design,
+    excel_download,
+    get_margins_store,
+    report,
+    report_settings,
+    responses,
+    save_settings,
+    selected_margins,
+    settings_caption,
+    show_chart,
+    show_analysis_error,
+    weight_summary,
+)
+from survey_app.store import default_url
+from survey_app.ui import error_boundary
+from survey_app.uploads import read_upload
+
+register(
+    "statistics",
+    {
+        "title": {"zh": "统计分析", "en": "Statistics"},
+        "settings": {"zh": "估计设置", "en": "Estimation settings"},
+        "weighting": {"zh": "加权方法", "en": "Weighting"},
+        "weighting_design": {"zh": "设计权数", "en": "Design weights"},
+        "weighting_poststratify": {"zh": "按区县事后分层", "en": "Post-stratified by district"},
+        "weighting_rake": {"zh": "按人口边际迭代加权（raking）", "en": "Raked to population margins"},
+        "weighting_help": {
+            "zh": "设计权数来自抽样设计（本系统中每份访问基础权数为 1，或取数据中的 weight 列）；事后分层使各区县加权人数"
+            "等于人口；迭代加权同时对所选边际校准。游客调查的对象不是常住人口，不做校准。",
+            "en": "Design weights come from the sample design (1 per interview here, or the data's weight column); "
+            "post-stratification makes each district's weighted count equal its population; raking calibrates "
+            "to all chosen margins at once. The tourist survey is not calibrated: tourists are not residents.",
+        },
+        "rake_variables": {"zh": "校准变量", "en": "Margins to rake on"},
+        "margins_set": {"zh": "所用人口边际", "en": "Population margins used"},
+        "ci_method": {"zh": "比例的置信区间方法", "en": "Interval method for proportions"},
+        "level": {"zh": "置信水平", "en": "Confidence level"},
+        "method_logit": {"zh": "logit（R svyciprop 默认）", "en": "logit (R svyciprop default)"},
+        "method_beta": {"zh": "beta（Korn–Graubard）", "en": "beta (Korn–Graubard)"},
+        "method_mean": {"zh": "mean（Wald）", "en": "mean (Wald)"},
+        "method_asin": {"zh": "asin（反正弦变换）", "en": "asin (arcsine)"},
+        "method_likelihood": {"zh": "likelihood（Rao–Scott 似然）", "en": "likelihood (Rao–Scott)"},
+        "method_wilson": {"zh": "wilson（有效样本量 Wilson）", "en": "wilson (effective-n Wilson)"},
+        "estimates": {"zh": "估计结果", "en": "Estimates"},
+        "target": {"zh": "目标", "en": "Target"},
+        "verdict": {"zh": "判定", "en": "Verdict"},
+        "domain": {"zh": "区域", "en": "Domain"},
+        "col_estimate": {"zh": "估计值", "en": "Estimate"},
+        "col_se": {"zh": "标准误", "en": "SE"},
+        "col_ci_low": {"zh": "置信下限", "en": "CI low"},
+        "col_ci_high": {"zh": "置信上限", "en": "CI high"},
+        "col_threshold": {"zh": "目标值", "en": "Target"},
+        "col_df": {"zh": "自由度", "en": "df"},
+        "col_deff": {"zh": "设计效应", "en": "Deff"},
+        "col_n": {"zh": "样本量", "en": "n"},
+        "col_n_eff": {"zh": "有效样本量", "en": "Effective n"},
+        "col_p_value": {"zh": "单侧 p 值", "en": "One-sided p"},
+        "domains": {"zh": "分域估计", "en": "Domain estimates"},
+        "domains_pick": {"zh": "显示的区域", "en": "Domains shown"},
+        "domains_help": {
+            "zh": "分域为区县（受访者所在区县）；“全市”为总体。",
+            "en": "Domains are the districts (where the respondent lives); the first row is the whole city.",
+        },
+        "weights": {"zh": "权重分布", "en": "Weight distribution"},
+        "weights_questionnaire": {"zh": "问卷", "en": "Questionnaire"},
+        "weights_none": {"zh": "此问卷本轮没有同意受访的访问。", "en": "No consenting respondents in this wave."},
+        "stat": {"zh": "统计量", "en": "Statistic"},
+        "value": {"zh": "数值", "en": "Value"},
+        "w_n": {"zh": "受访者数", "en": "Respondents"},
+        "w_sum": {"zh": "权数之和", "en": "Sum of weights"},
+        "w_min": {"zh": "最小值", "en": "Minimum"},
+        "w_p05": {"zh": "5% 分位数", "en": "5th percentile"},
+        "w_median": {"zh": "中位数", "en": "Median"},
+        "w_p95": {"zh": "95% 分位数", "en": "95th percentile"},
+        "w_max": {"zh": "最大值", "en": "Maximum"},
+        "w_mean": {"zh": "均值", "en": "Mean"},
+        "w_cv": {"zh": "变异系数 CV", "en": "Coefficient of variation"},
+        "w_kish_deff": {"zh": "Kish 加权设计效应 1+CV²", "en": "Kish weighting effect 1+CV²"},
+        "margins": {"zh": "人口边际", "en": "Population margins"},
+        "margins_none": {"zh": "尚未上传人口边际。", "en": "No population margins uploaded yet."},
+        "margins_demo": {"zh": "演示用边际（非官方数据）", "en": "Demonstration margins (not official)"},
+        "margins_official": {"zh": "已上传边际", "en": "Uploaded margins"},
+        "margins_source": {"zh": "来源：{source}", "en": "Source: {source}"},
+        "margins_dates": {"zh": "数据时点 {reference}；保存于 {saved}", "en": "Reference date {reference}; saved {saved}"},
+        "upload": {"zh": "上传人口边际", "en": "Upload population margins"},
+        "upload_help": {
+            "zh": "CSV 或 Excel 文件，三列：variable（district、sex、age_group、urban_rural）、category（代码或中英文名称）、"
+            "population（18 岁及以上常住人口）。每个变量须列出全部类别。可先下载模板填写。",
+            "en": "A CSV or Excel file with three columns: variable (district, sex, age_group, urban_rural), category "
+            "(code or Chinese/English name) and population (residents aged 18 and over). Give every category of a "
+            "variable. Download the template to start.",
+        },
+        "template": {"zh": "下载模板（CSV）", "en": "Download the template (CSV)"},
+        "file": {"zh": "边际文件", "en": "Margins file"},
+        "source": {"zh": "数据来源（出版物及表号）", "en": "Source (publication and table)"},
+        "reference_date": {"zh": "数据时点", "en": "Reference date"},
+        "save": {"zh": "检查并保存", "en": "Check and save"},
+        "saved": {"zh": "人口边际已保存（编号 {id}），现用于加权。", "en": "Margins saved (id {id}) and now used for weighting."},
+        "need_file": {"zh": "请选择文件并填写来源。", "en": "Choose a file and enter its source."},
+        "variable": {"zh": "变量", "en": "Variable"},
+        "var_district": {"zh": "区县", "en": "District"},
+        "var_sex": {"zh": "性别", "en": "Sex"},
+        "var_age_group": {"zh": "年龄段", "en": "Age group"},
+        "var_urban_rural": {"zh": "城乡", "en": "Urban/rural"},
+        "category": {"zh": "类别", "en": "Category"},
+        "population": {"zh": "人口", "en": "Population"},
+        "share": {"zh": "比例", "en": "Share"},
+        "methods": {"zh": "方法说明", "en": "Methods"},
+        "methods_table": {"zh": "本次计算的设置", "en": "Settings of this computation"},
+    },
+)
+
+_WIDGETS = {"weighting": "stats_weighting", "rake_variables": "stats_rake", "ci_method": "stats_ci",
+            "level": "stats_level", "margins_id": "stats_margins"}
+
+
+def render() -> None:
+    """Draw the statistician's page."""
+    lang = current_language()
+    with error_boundary():
+        st.header(t("statistics.title", lang))
+        url = default_url()
+        frame = responses(url, data_version(url))
+        if frame.empty:
+            demo_offer(lang)
+            _margins_section(url, lang)
+            return
+        demo_banner(frame, lang)
+        wave = choose_wave(frame, lang, key="statistics_wave")
+        _settings_section(url, lang)
+        settings = current_settings()
+        margins = selected_margins(settings, url)
+        used = report_settings(settings, margins)
+        settings_caption(settings, used, margins, lang, where=False)
+        tables = None
+        try:
+            with st.spinner(t("results.computing", lang)):
+                tables = report(used, wave=wave)
+            excel_download(used, wave=wave, lang=lang, key="statistics_excel")
+            _estimates(tables, lang)
+            _domains(tables, lang)
+            _weights(used, wave, lang)
+        except SurveyError as exc:
+            show_analysis_error(exc, lang)
+        _margins_section(url, lang)
+        _methods(used, lang, tables)
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def _init(key: str, value) -> None:
+    # Widgets leave the session when the page is left; they start again from the shared settings.
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _settings_changed() -> None:
+    state, old = st.session_state, current_settings()
+    save_settings(ResultsSettings(
+        weighting=state.get(_WIDGETS["weighting"], old.weighting),
+        rake_variables=tuple(state.get(_WIDGETS["rake_variables"]) or old.rake_variables),
+        ci_method=state.get(_WIDGETS["ci_method"], old.ci_method),
+        level=state.get(_WIDGETS["level"], old.level),
+        wave=old.wave,
+        margins_id=state.get(_WIDGETS["margins_id"], old.margins_id),
+    ))
+
+
+def _settings_section(url: str, lang: str) -> None:
+    settings = current_settings()
+    saved = get_margins_store(url).all()
+    ids = [m.id for m in saved]
+    for field, key in _WIDGETS.items():
+        if field == "rake_variables":
+            _init(key, list(settings.rake_variables))
+        elif field == "margins_id":
+            _init(key, settings.margins_id if settings.margins_id in ids else (ids[0] if ids else None))
+        else:
+            _init(key, getattr(settings, field))
+    with st.container(border=True):
+        st.subheader(t("statistics.settings", lang), anchor=False)
+        left, right = st.columns(2)
+        with left:
+            st.radio(t("statistics.weighting", lang), WEIGHTINGS, key=_WIDGETS["weighting"],
+                     format_func=lambda w: t(f"statistics.weighting_{w}", lang), on_change=_settings_changed,
+                     help=t("statistics.weighting_help", lang))
+            if st.session_state[_WIDGETS["weighting"]] == "rake":
+                st.multiselect(t("statistics.rake_variables", lang), MARGIN_VARIABLES, key=_WIDGETS["rake_variables"],
+                               format_func=lambda v: t(f"statistics.var_{v}", lang), on_change=_settings_changed)
+            if saved and st.session_state[_WIDGETS["weighting"]] != "design":
+                if st.session_state[_WIDGETS["margins_id"]] not in ids:  # e.g. saved by another session
+                    st.session_state[_WIDGETS["margins_id"]] = ids[0]
+                names = {m.id: _margins_name(m, lang) for m in saved}
+                st.selectbox(t("statistics.margins_set", lang), ids, key=_WIDGETS["margins_id"],
+                             format_func=names.__getitem__, on_change=_settings_changed)
+        with right:
+            st.selectbox(t("statistics.ci_method", lang), CI_METHODS, key=_WIDGETS["ci_method"],
+                         format_func=lambda m: t(f"statistics.method_{m}", lang), on_change=_settings_changed)
+            st.select_slider(t("statistics.level", lang), CONFIDENCE_LEVELS, key=_WIDGETS["level"],
+                             format_func=lambda x: f"{x:.0%}", on_change=_settings_changed)
+
+
+def _margins_name(margins: PopulationMargins, lang: str) -> str:
+    kind = t("statistics.margins_demo" if margins.demonstration else "statistics.margins_official", lang)
+    return f"#{margins.id} {kind} · {margins.reference_date.isoformat()} · {margins.source[:48]}"
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+def _label(row: pd.Series, lang: str) -> str:
+    return row["label_zh"] if lang == "zh" else row["label_en"]
+
+
+def estimate_table(tables: ReportTables, lang: str) -> pd.DataFrame:
+    """The overview as the page shows it: one row per target, the report's numbers unrounded."""
+    overview = tables.overview
+    shown = pd.DataFrame({
+        t("statistics.target", lang): [_label(row, lang) for _, row in overview.iterrows()],
+        "estimate": overview["estimate"], "se": overview["se"], "ci_low": overview["ci_low"],
+        "ci_high": overview["ci_high"], "threshold": overview["threshold"], "df": overview["df"],
+        "deff": overview["deff"], "n": overview["n"], "n_eff": overview["n_eff"],
+        "p_value": overview["p_value"],
+        t("statistics.verdict", lang): [verdict_label(v, lang) for v in overview["verdict"]],
+    })
+    return shown.reset_index(drop=True)
+
+
+def _estimates(tables: ReportTables, lang: str) -> None:
+    st.subheader(t("statistics.estimates", lang), anchor=False)
+    st.dataframe(estimate_table(tables, lang), hide_index=True, width="stretch",
+                 column_config=_number_columns(lang))
+
+
+def _number_columns(lang: str) -> dict:
+    number = st.column_config.NumberColumn
+    formats = {"estimate": "%.4f", "se": "%.4f", "ci_low": "%.4f", "ci_high": "%.4f", "threshold": "%.2f",
+               "df": "%d", "deff": "%.2f", "n": "%d", "n_eff": "%.1f", "p_value": "%.4f"}
+    return {column: number(t(f"statistics.col_{column}", lang), format=fmt) for column, fmt in formats.items()}
+
+
+def _domains(tables: ReportTables, lang: str) -> None:
+    st.subheader(t("statistics.domains", lang), anchor=False)
+    overview = tables.overview
+    target_id = st.selectbox(t("statistics.target", lang), list(overview.index),
+                             format_func=lambda tid: _label(overview.loc[tid], lang), key="statistics_target")
+    domains = tables.domains[target_id]
+    names = domains["domain_zh"] if lang == "zh" else domains["domain_en"]
+    chosen = st.multiselect(t("statistics.domains_pick", lang), list(domains.index), default=list(domains.index),
+                            format_func=lambda d: names[d], key="statistics_domains",
+                            help=t("statistics.domains_help", lang))
+    part = domains.loc[[d for d in domains.index if d in chosen]]
+    shown = part.assign(name=names[part.index], verdict=[verdict_label(v, lang) for v in part["verdict"]])
+    st.dataframe(shown[["name", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_eff", "verdict"]],
+                 hide_index=True, width="stretch",
+                 column_config={**_number_columns(lang), "name": t("statistics.domain", lang),
+                                "verdict": t("statistics.verdict", lang)})
+    if len(part):
+        row = overview.loc[target_id]
+        show_chart(forest_plot(part.assign(name=names[part.index]), label="name", threshold=row["threshold"],
+                                    statistic=row["statistic"], lang=lang))
+
+
+def _weights(used: ReportSettings, wave: str, lang: str) -> None:
+    st.subheader(t("statistics.weights", lang), anchor=False)
+    forms = shipped_questionnaires()
+    qid = st.selectbox(t("statistics.weights_questionnaire", lang), list(forms),
+                       format_func=lambda q: forms[q].title.get(lang), key="statistics_weights_form")
+    built = design(used, qid, wave=wave)
+    if built is None:
+        st.caption(t("statistics.weights_none", lang))
+        return
+    summary = weight_summary(built.weights)
+    left, right = st.columns([2, 3])
+    left.dataframe(
+        pd.DataFrame({t("statistics.stat", lang): [t(f"statistics.w_{k}", lang) for k in summary],
+                      t("statistics.value", lang): [_show_number(v) for v in summary.values()]}),
+        hide_index=True, width="stretch",
+    )
+    with right:
+        show_chart(weight_histogram(built.weights[built.weights > 0], lang=lang))
+        st.caption(built.describe())
+
+
+def _show_number(value: float) -> str:
+    """Thousands separators for large numbers, four significant digits for small ones."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+# -- margins --------------------------------------------------------------------------------------
+
+
+def _margins_section(url: str, lang: str) -> None:
+    st.subheader(t("statistics.margins", lang), anchor=False)
+    store = get_margins_store(url)
+    latest = store.latest()
+    if latest is None:
+        st.caption(t("statistics.margins_none", lang))
+    else:
+        _show_margins(latest, lang)
+    with st.expander(t("statistics.upload", lang), icon=":material/upload_file:"):
+        st.markdown(t("statistics.upload_help", lang))
+        st.download_button(t("statistics.template", lang), margins_template().to_csv(index=False).encode("utf-8-sig"),
+                           file_name="population_margins_template.csv", mime="text/csv", key="margins_template")
+        with st.form("margins_upload", clear_on_submit=False):
+            upload = st.file_uploader(t("statistics.file", lang), type=["csv", "xlsx"], key="margins_file")
+            source = st.text_input(t("statistics.source", lang), key="margins_source")
+            reference = st.date_input(t("statistics.reference_date", lang), value=date(2020, 11, 1),
+                                      key="margins_reference")
+            submitted = st.form_submit_button(t("statistics.save", lang), type="primary")
+        if submitted:
+            _save_upload(url, upload, source, reference, lang)
+
+
+def _save_upload(url: str, upload, source: str, reference: date, lang: str) -> None:
+    if upload is None or not source.strip():
+        st.warning(t("statistics.need_file", lang))
+        return
+    try:
+        margins = read_margins(read_upload(upload, what="margins file"), upload.name, source=source,
+                               reference_date=reference)
+    except MarginsError as exc:
+        head, _, rest = str(exc).partition("\n")
+        st.error(head + ("\n\n" + "\n".join(f"- {line.strip()}" for line in rest.splitlines()) if rest else ""))
+        return
+    saved = get_margins_store(url).save(margins)
+    old = current_settings()
+    save_settings(ResultsSettings(weighting=old.weighting, rake_variables=old.rake_variables,
+                                  ci_method=old.ci_method, level=old.level, wave=old.wave, margins_id=saved.id))
+    st.session_state.pop(_WIDGETS["margins_id"], None)
+    st.success(t("statistics.saved", lang, id=saved.id))
+
+
+def _show_margins(margins: PopulationMargins, lang: str) -> None:
+    with st.container(border=True):
+        if margins.demonstration:
+            st.badge(t("statistics.margins_demo", lang), color="orange", icon=":material/science:")
+        else:
+            st.badge(t("statistics.margins_official", lang), color="blue")
+        st.caption(t("statistics.margins_source", lang, source=margins.source))
+        saved = margins.uploaded_at.strftime("%Y-%m-%d %H:%M UTC") if margins.uploaded_at else "–"
+        st.caption(t("statistics.margins_dates", lang, reference=margins.reference_date.isoformat(), saved=saved))
+        labels = {(v, code): (zh if lang == "zh" else en)
+                  for v, choices in margin_categories().items() for code, zh, en in choices}
+        frame = margins.to_frame()
+        frame["category"] = [labels[(v, c)] for v, c in zip(frame["variable"], frame["category"])]
+        frame["variable"] = [t(f"statistics.var_{v}", lang) for v in frame["variable"]]
+        st.dataframe(
+            frame.rename(columns={"variable": t("statistics.variable", lang), "category": t("statistics.category", lang),
+                                  "population": t("statistics.population", lang), "share": t("statistics.share", lang)}),
+            hide_index=True, width="stretch", height=260,
+            column_config={t("statistics.population", lang): st.column_config.NumberColumn(format="localized"),
+                           t("statistics.share", lang): st.column_config.NumberColumn(format="percent")},
+        )
+
+
+# -- methods ----------------------------------------------------------------------------------------
+
+_METHODS_ZH = r"""
+**抽样设计。** 以区县为层、社区（村）为初级抽样单元（PSU）的分层整群抽样；分析对象为同意受访的已提交访问。
+方差用泰勒线性化（与 R survey 包一致），PSU 视为有放回抽取；只有一个 PSU 的层按 "{lonely}" 规则处理。
+
+**比例与均值**（Hájek 比估计，$w_i$ 为最终权数，$y_i$ 为 0/1 指标或数值答案）：
+"""
+
+_METHODS_EN = r"""
+**Design.** A stratified cluster sample: districts are strata, communities (villages) the primary sampling
+units (PSUs); the analysis uses the submitted interviews with consent. Variances are Taylor linearisation as in
+R's survey package, PSUs treated as drawn with replacement; a stratum with a single PSU is handled by the
+"{lonely}" rule.
+
+**Proportions and means** (Hájek ratio estimator; $w_i$ the final weight, $y_i$ the 0/1 indicator or the answer):
+"""
+
+_FORMULAS = (
+    r"\hat{\theta} = \frac{\sum_i w_i y_i}{\sum_i w_i}, \qquad "
+    r"z_{hj} = \sum_{i \in (h,j)} \frac{w_i (y_i - \hat{\theta})}{\sum_k w_k}",
+    r"\widehat{V}(\hat{\theta}) = \sum_h \frac{n_h}{n_h - 1} \sum_{j=1}^{n_h} (z_{hj} - \bar{z}_h)^2, \qquad "
+    r"\mathrm{df} = \#\mathrm{PSU} - \#\mathrm{strata}",
+    r"\mathrm{deff} = \frac{\widehat{V}(\hat{\theta})}{\widehat{V}_{\mathrm{SRS}}(\hat{\theta})}, \qquad "
+    r"n_{\mathrm{eff}} = \frac{n}{\mathrm{deff}}, \qquad 1 + \mathrm{CV}_w^2 = \frac{n \sum_i w_i^2}{(\sum_i w_i)^2}",
+    r"\text{logit: } \operatorname{expit}\Big(\operatorname{logit}\hat{p} \pm t_{\mathrm{df},\,1-\alpha/2}"
+    r"\,\frac{\mathrm{SE}(\hat{p})}{\hat{p}(1-\hat{p})}\Big), \qquad \text{mean: } \hat{\mu} \pm "
+    r"t_{\mathrm{df},\,1-\alpha/2}\,\mathrm{SE}(\hat{\mu})",
+)
+
+_METHODS_TAIL_ZH = r"""
+**加权。** 事后分层：$w_i^{*} = w_i N_g / \hat{N}_g$，使各区县加权人数等于人口 $N_g$；迭代加权（raking）：轮流按各边际
+调整权数直至全部边际吻合（迭代比例拟合，与 R `calibrate(..., calfun="raking")` 一致），方差计入校准。
+
+**判定。** 置信下限 ≥ 目标值为达标；置信上限 < 目标值为未达标；其余为尚无定论。单侧 $p$ 值检验
+$H_0$：真值 < 目标值。估计可靠性按 NCHS 比例数据发布标准（Parker 等，2017）标注。
+"""
+
+_METHODS_TAIL_EN = r"""
+**Weighting.** Post-stratification: $w_i^{*} = w_i N_g / \hat{N}_g$, so each district's weighted count equals its
+population $N_g$; raking adjusts the weights to each margin in turn until all agree (iterative proportional
+fitting, as R's `calibrate(..., calfun="raking")`); the variances account for the calibration.
+
+**Verdicts.** Met when the lower confidence limit is at or above the target, not met when the upper limit is
+below it, inconclusive otherwise. The one-sided $p$-value tests $H_0$: true value < target. Reliability flags
+follow the NCHS Data Presentation Standards for Proportions (Parker et al. 2017).
+"""
+
+
+def _methods(used: ReportSettings, lang: str, tables: ReportTables | None) -> None:
+    st.subheader(t("statistics.methods", lang), anchor=False)
+    st.markdown((_METHODS_ZH if lang == "zh" else _METHODS_EN).format(lonely=used.lonely_psu))
+    for formula in _FORMULAS:
+        st.latex(formula)
+    st.markdown(_METHODS_TAIL_ZH if lang == "zh" else _METHODS_TAIL_EN)
+    if tables is not None:
+        with st.expander(t("statistics.methods_table", lang)):
+            st.dataframe(tables.methods, hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,550 @@
+"""What the results pages (dashboard, statistics, frequencies) share: the statistician's
+settings, cached reports, the Excel download and the demo offer on an empty database.
+
+Every number comes from :func:`survey_app.reporting.build_report`. Reports are cached per
+data version (count and last change of the stored interviews), wave and settings, so moving
+between pages recomputes nothing; a new or changed interview changes the version.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal, get_args
+
+import altair as alt
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+
+from analysis import CI_METHODS, OVERALL, SurveyDesign
+from analysis.errors import SurveyError
+from questionnaires import shipped_questionnaires
+from survey_app.demo import DEMO_INTERVIEWER_PREFIX, load_demo
+from survey_app.excel import write_report
+from survey_app.i18n import register, t
+from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
+from survey_app.reporting import (PSU_COLUMN, STRATA_COLUMN, WEIGHT_COLUMN, ReportSettings, ReportTables,
+                                  build_report)
+from survey_app.store import _create_engine, _safe_url, default_url
+from survey_app.ui import get_store
+
+__all__ = [
+    "choose_wave",
+    "CONFIDENCE_LEVELS",
+    "NON_RESIDENT_SURVEYS",
+    "WEIGHTINGS",
+    "ResultsSettings",
+    "Weighting",
+    "FREQUENCY_COLUMNS",
+    "choice_column",
+    "current_settings",
+    "design",
+    "data_version",
+    "demo_banner",
+    "demo_offer",
+    "excel_download",
+    "frequency",
+    "frequency_table",
+    "get_margins_store",
+    "report",
+    "report_settings",
+    "respondent_design",
+    "responses",
+    "save_settings",
+    "selected_margins",
+    "settings_caption",
+    "show_chart",
+    "show_analysis_error",
+    "waves",
+    "weight_summary",
+]
+
+Weighting = Literal["design", "poststratify", "rake"]
+WEIGHTINGS: tuple[str, ...] = get_args(Weighting)
+CONFIDENCE_LEVELS: tuple[float, ...] = (0.8, 0.9, 0.95, 0.99)
+#: Surveys whose population is not the residents the margins describe (tourists are visitors),
+#: so their weights are never calibrated to resident margins.
+NON_RESIDENT_SURVEYS: tuple[str, ...] = ("tourist_satisfaction",)
+_SETTINGS_KEY = "results_settings"
+# Pixels Streamlit needs beside the plot for an x axis with title (see show_chart).
+_AXIS_ROOM = 60
+_DEMO_NOTICE = "results_demo_loaded"
+
+register(
+    "results",
+    {
+        "empty_title": {"zh": "数据库中还没有已提交的访问", "en": "No submitted interviews yet"},
+        "empty_body": {
+            "zh": "可以先载入**演示数据**（合成数据，非真实调查）查看各页面的效果：南通 8 个区县、两轮调查"
+            "（2025、2026）共 {n} 份合成访问，访问员代码以 {prefix} 开头；人口边际以 2020 年第七次人口普查"
+            "各区县常住人口为基础，性别、年龄、城乡边际按说明中的假设推算，仅供演示。",
+            "en": "Load the **demonstration data** (synthetic, not a real survey) to see every page working: "
+            "{n} synthetic interviews across Nantong's 8 districts in two waves (2025, 2026), interviewer "
+            "codes starting with {prefix}; population margins built on the 2020 census district totals, with sex, "
+            "age and urban/rural margins derived under stated assumptions, for demonstration only.",
+        },
+        "load_demo": {"zh": "载入演示数据", "en": "Load the demonstration data"},
+        "loading_demo": {"zh": "正在生成并保存演示数据…", "en": "Generating and saving the demonstration data…"},
+        "demo_loaded": {
+            "zh": "已载入 {n} 份演示访问（用时 {seconds} 秒）。",
+            "en": "{n} demonstration interviews loaded in {seconds} s.",
+        },
+        "demo_banner": {
+            "zh": "当前数据含 {n} 份**演示访问**（合成数据，访问员代码 {prefix}…），结果不代表真实调查。",
+            "en": "The data include {n} **demonstration interviews** (synthetic, interviewer codes {prefix}…); "
+            "the results describe no real survey.",
+        },
+        "computing": {"zh": "正在计算估计值…", "en": "Computing the estimates…"},
+        "computing_wave": {"zh": "正在计算第 {wave} 轮…", "en": "Computing wave {wave}…"},
+        "wave": {"zh": "调查轮次", "en": "Survey wave"},
+        "settings_caption": {
+            "zh": "{level} 置信区间（{method}）；加权：{weighting}。",
+            "en": "{level} confidence intervals ({method}); weighting: {weighting}.",
+        },
+        "settings_where": {"zh": "可在“统计分析”页更改。", "en": "Change them on the Statistics page."},
+        "weighting_design": {"zh": "设计权数", "en": "design weights"},
+        "weighting_poststratify": {"zh": "按区县事后分层", "en": "post-stratified by district"},
+        "weighting_rake": {"zh": "按人口边际（{variables}）迭代加权", "en": "raked to population margins ({variables})"},
+        "demo_margins_used": {
+            "zh": "所用人口边际为**演示用**（由普查区县总数按假设推算），不得用于正式发布。",
+            "en": "The population margins used are **for demonstration** (derived from census district totals "
+            "under assumptions) and must not be used for published results.",
+        },
+        "no_margins": {
+            "zh": "尚未上传人口边际，已改用设计权数。请在“统计分析”页上传。",
+            "en": "No population margins have been uploaded, so design weights are used. Upload them on the "
+            "Statistics page.",
+        },
+        "analysis_error": {
+            "zh": "按当前设置无法计算：{detail}",
+            "en": "The estimates cannot be computed with these settings: {detail}",
+        },
+        "excel": {"zh": "下载 Excel 报告", "en": "Download the Excel report"},
+        "excel_help": {
+            "zh": "含汇总、各区县判定、各目标明细、频数表与方法说明，数字与本页一致。",
+            "en": "Summary, verdicts by district, a sheet per target, frequency tables and methods; the numbers "
+            "are the ones shown here.",
+        },
+    },
+)
+
+
+@dataclass(frozen=True)
+class ResultsSettings:
+    """The statistician's choices, shared by the results pages of one browser session.
+
+    Attributes
+    ----------
+    weighting : {"design", "poststratify", "rake"}
+        Design weights; post-stratified to the district margin; raked to the margins of
+        ``rake_variables``.
+    rake_variables : tuple of str
+        Margins used for raking (subset of :data:`~survey_app.margins.MARGIN_VARIABLES`).
+    ci_method : str
+        Interval of proportions (:data:`analysis.CI_METHODS`).
+    level : float
+        Confidence level.
+    wave : str or None
+        The wave reported; None: the latest stored wave.
+    margins_id : int or None
+        Saved margins to weight to; None: the latest saved set.
+    """
+
+    weighting: Weighting = "design"
+    rake_variables: tuple[str, ...] = field(default=MARGIN_VARIABLES)
+    ci_method: str = "logit"
+    level: float = 0.95
+    wave: str | None = None
+    margins_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting={self.weighting!r} is not known; use one of {', '.join(WEIGHTINGS)}")
+        unknown = [v for v in self.rake_variables if v not in MARGIN_VARIABLES]
+        if unknown or not self.rake_variables:
+            raise ValueError(f"rake_variables={self.rake_variables!r}: choose one or more of {', '.join(MARGIN_VARIABLES)}")
+        if self.ci_method not in CI_METHODS:
+            raise ValueError(f"ci_method={self.ci_method!r} is not known; use one of {', '.join(CI_METHODS)}")
+
+
+def current_settings() -> ResultsSettings:
+    """This session's settings (defaults until the statistician changes them)."""
+    return st.session_state.get(_SETTINGS_KEY) or ResultsSettings()
+
+
+def save_settings(settings: ResultsSettings) -> None:
+    """Keep new settings for every results page of this session."""
+    st.session_state[_SETTINGS_KEY] = settings
+
+
+@st.cache_resource(show_spinner=False)
+def get_margins_store(url: str) -> MarginsStore:
+    """The margins table of the response database at ``url`` (one per URL and process)."""
+    return MarginsStore(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _version_engine(url: str) -> sa.Engine:
+    return _create_engine(url)
+
+
+def data_version(url: str) -> tuple[int, str]:
+    """Number of stored interviews and their last change: the cache key of every result.
+
+    One aggregate query, cheap enough to run on every page view.
+    """
+    get_store()  # opening the store creates the interviews table on a fresh database
+    with _version_engine(url).connect() as conn:
+        count, last = conn.execute(sa.text("SELECT COUNT(*), MAX(updated_at) FROM interviews")).one()
+    return int(count), str(last)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def responses(url: str, version: tuple[int, str]) -> pd.DataFrame:
+    """Submitted interviews (``ResponseStore.responses_frame``) for this data version."""
+    return get_store().responses_frame(status="submitted")
+
+
+def waves(frame: pd.DataFrame) -> list[str]:
+    """Waves present, oldest first (labels sort as text: years and 2026-1 style labels work)."""
+    return sorted(frame["wave"].dropna().astype(str).unique())
+
+
+def selected_margins(settings: ResultsSettings, url: str) -> PopulationMargins | None:
+    """The margins to weight to: the chosen saved set, else the latest, else None."""
+    store = get_margins_store(url)
+    if settings.margins_id is not None:
+        chosen = [m for m in store.all() if m.id == settings.margins_id]
+        if chosen:
+            return chosen[0]
+    return store.latest()
+
+
+def report_settings(settings: ResultsSettings, margins: PopulationMargins | None) -> ReportSettings:
+    """The reporting module's settings for the statistician's choices.
+
+    Without margins, weighting falls back to design weights (the page says so).
+    """
+    calibrate = tuple(qid for qid in shipped_questionnaires() if qid not in NON_RESIDENT_SURVEYS)
+    if settings.weighting == "design" or margins is None:
+        return ReportSettings(ci_method=settings.ci_method, level=settings.level)
+    if settings.weighting == "poststratify":
+        chosen = {"district": dict(margins.counts["district"])} if "district" in margins.counts else {}
+    else:
+        usable = [v for v in settings.rake_variables if v in margins.counts]
+        chosen = margins.rake_margins(usable) if usable else {}
+    if not chosen:
+        return ReportSettings(ci_method=settings.ci_method, level=settings.level)
+    return ReportSettings(
+        ci_method=settings.ci_method,
+        level=settings.level,
+        weighting="rake" if settings.weighting == "rake" else "poststratify",
+        margins=chosen,
+        calibrate=calibrate,
+    )
+
+
+def _settings_key(settings: ReportSettings) -> tuple:
+    margins = tuple((v, tuple(c.items())) for v, c in settings.margins.items())
+    return (settings.ci_method, settings.level, settings.weighting, margins, settings.calibrate, settings.lonely_psu)
+
+
+def _settings_from_key(key: tuple) -> ReportSettings:
+    ci_method, level, weighting, margins, calibrate, lonely_psu = key
+    return ReportSettings(ci_method=ci_method, level=level, weighting=weighting,
+                          margins={v: dict(c) for v, c in margins}, calibrate=calibrate, lonely_psu=lonely_psu)
+
+
+# ReportTables holds read-only mappings, which cannot be pickled, so st.cache_data cannot keep
+# it; the report is immutable, so sharing one object between sessions is safe.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _report(url: str, version: tuple[int, str], wave: str | None, key: tuple) -> ReportTables:
+    frame = responses(url, version)
+    if wave is not None:
+        frame = frame.loc[frame["wave"].astype(str) == wave]
+    return build_report(frame, settings=_settings_from_key(key), source=_safe_url(url), wave=wave)
+
+
+def report(settings: ReportSettings, *, wave: str | None, url: str | None = None) -> ReportTables:
+    """The report for one wave (None: all waves) of the current data, computed once per version."""
+    url = url or default_url()
+    return _report(url, data_version(url), wave, _settings_key(settings))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _excel(url: str, version: tuple[int, str], wave: str | None, key: tuple) -> bytes:
+    buffer = io.BytesIO()
+    write_report(_report(url, version, wave, key), buffer)
+    return buffer.getvalue()
+
+
+def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key: str) -> None:
+    """The Excel report download button (the workbook is written once per version and settings)."""
+    url = default_url()
+    data = _excel(url, data_version(url), wave, _settings_key(settings))
+    stamp = datetime.now().strftime("%Y%m%d")
+    st.download_button(
+        t("results.excel", lang),
+        data=data,
+        file_name=f"satisfaction_report_{wave or 'all'}_{stamp}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        help=t("results.excel_help", lang),
+        icon=":material/download:",
+        key=key,
+    )
+
+
+def demo_offer(lang: str) -> None:
+    """The first-start panel of an empty database: what the demo is, and a button to load it."""
+    from survey_app.demo import PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, DEMO_WAVES
+
+    n = len(shipped_questionnaires()) * len(DEMO_WAVES) * PSUS_PER_SURVEY * RESPONDENTS_PER_PSU
+    with st.container(border=True):
+        st.subheader(t("results.empty_title", lang))
+        st.markdown(t("results.empty_body", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX))
+        if st.button(t("results.load_demo", lang), type="primary", icon=":material/science:", key="load_demo"):
+            bar = st.progress(0.0, text=t("results.loading_demo", lang))
+            store = get_store()
+            result = load_demo(store, get_margins_store(store.url),
+                               progress=lambda f: bar.progress(f, text=t("results.loading_demo", lang)))
+            st.session_state[_DEMO_NOTICE] = t(
+                "results.demo_loaded", lang, n=f"{result.n_interviews:,}", seconds=f"{result.seconds:.1f}"
+            )
+            st.rerun()
+
+
+def demo_banner(frame: pd.DataFrame, lang: str) -> None:
+    """A notice when the data hold demonstration interviews (and once after loading them)."""
+    notice = st.session_state.pop(_DEMO_NOTICE, None)
+    if notice:
+        st.success(notice)
+    n = int(frame["interviewer"].astype(str).str.startswith(DEMO_INTERVIEWER_PREFIX).sum())
+    if n:
+        st.warning(t("results.demo_banner", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX), icon=":material/science:")
+
+
+def settings_caption(settings: ResultsSettings, used: ReportSettings, margins: PopulationMargins | None,
+                     lang: str, *, where: bool = True) -> None:
+    """One line saying how the numbers were computed (``where``: and where to change that),
+    with warnings about the margins."""
+    if used.weighting == "none":
+        weighting = t("results.weighting_design", lang)
+    elif used.weighting == "poststratify":
+        weighting = t("results.weighting_poststratify", lang)
+    else:
+        weighting = t("results.weighting_rake", lang, variables=", ".join(used.margins))
+    text = t("results.settings_caption", lang, level=f"{used.level:.0%}", method=used.ci_method, weighting=weighting)
+    st.caption(text + (" " + t("results.settings_where", lang) if where else ""))
+    if settings.weighting != "design" and margins is None:
+        st.info(t("results.no_margins", lang))
+    elif used.weighting != "none" and margins is not None and margins.demonstration:
+        st.caption(t("results.demo_margins_used", lang))
+
+
+def show_analysis_error(exc: SurveyError, lang: str) -> None:
+    """Settings the data cannot support (e.g. a margin category without respondents)."""
+    st.error(t("results.analysis_error", lang, detail=exc))
+
+
+
+def choose_wave(frame: pd.DataFrame, lang: str, *, key: str) -> str:
+    """A wave selector (latest wave first time); the choice is shared by the results pages."""
+    available = waves(frame)
+    settings = current_settings()
+    chosen = settings.wave if settings.wave in available else available[-1]
+    # The widget is re-created on every page, so it is set from the shared settings each run.
+    st.session_state[key] = chosen
+
+    def changed() -> None:
+        save_settings(replace(current_settings(), wave=st.session_state[key]))
+
+    return st.segmented_control(t("results.wave", lang), available, key=key, on_change=changed,
+                                required=True) or chosen
+
+
+# -- designs and frequency tables by group ---------------------------------------------------
+#
+# The report (survey_app.reporting) keeps its designs to itself; the statistician's weight
+# distribution and the frequency tables by group need them, so respondent_design builds the
+# same design the same way (tests check that its frequencies equal the report's).
+
+
+def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: ReportSettings) -> SurveyDesign | None:
+    """The design of one questionnaire's consenting respondents, weighted as the report weights.
+
+    Returns None when the questionnaire has no consenting respondents in ``frame``.
+    """
+    rows = frame.loc[frame["questionnaire_id"] == questionnaire_id]
+    if "consent" not in rows.columns:
+        return None
+    data = rows.loc[rows["consent"] == "yes"].reset_index(drop=True).copy()
+    if data.empty:
+        return None
+    data["_weight"] = data[WEIGHT_COLUMN] if WEIGHT_COLUMN in data.columns else 1.0
+    form = shipped_questionnaires()[questionnaire_id]
+    data = pd.concat([data, _choice_indicators(data, form)], axis=1)
+    design = SurveyDesign(data, weights="_weight", strata=STRATA_COLUMN, psu=PSU_COLUMN, nest=True,
+                          lonely_psu=settings.lonely_psu)
+    if settings.weighting != "none" and (settings.calibrate is None or questionnaire_id in settings.calibrate):
+        margins = {variable: dict(counts) for variable, counts in settings.margins.items()}
+        if settings.weighting == "rake":
+            return design.rake(margins)
+        (variable, totals), = margins.items()
+        return design.poststratify(variable, totals)
+    return design
+
+
+def choice_column(question: str, code: str) -> str:
+    """Name of the 0/1 column of one option of a select_multiple question."""
+    return f"_chose_{question}_{code}"
+
+
+def _choice_indicators(data: pd.DataFrame, form) -> pd.DataFrame:
+    """0/1 per option of each select_multiple question; NaN where unanswered."""
+    columns = {}
+    for question in form.questions:
+        if question.type != "select_multiple" or question.name not in data.columns:
+            continue
+        chosen = data[question.name].map(lambda v: set(v.split()) if isinstance(v, str) and v.strip() else None)
+        for choice in form.choices(question):
+            columns[choice_column(question.name, choice.name)] = chosen.map(
+                lambda s, code=choice.name: float("nan") if s is None else float(code in s))
+    return pd.DataFrame(columns, index=data.index)
+
+
+FREQUENCY_COLUMNS: tuple[str, ...] = ("group", "code", "choice_zh", "choice_en", "estimate", "se", "ci_low",
+                                      "ci_high", "n", "count")
+
+
+def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, *, by: str | None,
+                    ci_method: str, level: float) -> pd.DataFrame:
+    """Weighted answer shares of one question, overall (``by=None``) or per group of ``by``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        From :func:`respondent_design`.
+    questionnaire_id, question : str
+        A ``select_one``, ``select_multiple`` (share choosing each option) or number
+        (``integer``/``decimal``: the mean, one row ``code="mean"``) question.
+    by : str, optional
+        A column of the respondents (``district``, ``sex``, ``age_group``, ``urban_rural``...).
+    ci_method : str
+        Interval of the shares (:data:`analysis.CI_METHODS`); means use Student t.
+    level : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FREQUENCY_COLUMNS`; ``group`` is ``"all"`` without ``by``. Shares are among the
+        respondents who answered (asked and not blank); ``n`` counts them per group, ``count``
+        those giving the answer. As R's ``svyby(~factor(q), ~by, des, svymean)`` with the
+        intervals of ``svyciprop``.
+    """
+    form = shipped_questionnaires()[questionnaire_id]
+    q = form.question(question)
+    if q.type not in ("select_one", "select_multiple", "integer", "decimal"):
+        raise ValueError(f"question {question!r} is {q.type}; frequency tables take select_one, select_multiple, "
+                         "integer or decimal questions")
+    data = design.data
+    answered = data[question].notna() & (data[question].astype(str).str.strip() != "")
+    if not answered.any():
+        return pd.DataFrame(columns=list(FREQUENCY_COLUMNS))
+    rows: list[dict] = []
+    if q.type == "select_one":
+        table = design.frequencies(question, by=by, ci_method=ci_method, level=level).to_frame()
+        groups = table.index.get_level_values(0).unique() if by else [OVERALL]
+        for group in groups:
+            part = table.loc[group] if by else table
+            total = int(part["count"].sum())
+            for choice in form.choices(q):
+                row = part.loc[choice.name] if choice.name in part.index else None
+                rows.append(_frequency_row(group, choice, row, total))
+    elif q.type == "select_multiple":
+        for choice in form.choices(q):
+            column = choice_column(question, choice.name)
+            table = design.proportion(column, by=by, ci_method=ci_method, level=level).to_frame()
+            chosen = data[column].groupby(data[by] if by else pd.Series(OVERALL, index=data.index)).sum()
+            for group, row in table.iterrows():
+                rows.append({**_frequency_row(group, choice, row, int(row["n"])), "count": int(chosen.get(group, 0))})
+    else:
+        table = design.mean(question, by=by, level=level).to_frame()
+        for group, row in table.iterrows():
+            rows.append({"group": group, "code": "mean", "choice_zh": "均值", "choice_en": "mean",
+                         "estimate": row["estimate"], "se": row["se"], "ci_low": row["ci_low"],
+                         "ci_high": row["ci_high"], "n": int(row["n"]), "count": int(row["n"])})
+    return pd.DataFrame(rows, columns=list(FREQUENCY_COLUMNS))
+
+
+def _frequency_row(group, choice, row: pd.Series | None, total: int) -> dict:
+    base = {"group": group, "code": choice.name, "choice_zh": choice.label.zh, "choice_en": choice.label.get("en"),
+            "n": total}
+    if row is None:  # an option nobody in the data chose
+        return {**base, "estimate": 0.0, "se": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+                "count": 0}
+    return {**base, "estimate": row["estimate"], "se": row["se"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+            "count": int(row["count"]) if "count" in row else total}
+
+
+# ReportSettings and SurveyDesign hold read-only mappings and caches: shared, not copied.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _design(url: str, version: tuple[int, str], wave: str | None, key: tuple, questionnaire_id: str):
+    frame = responses(url, version)
+    if wave is not None:
+        frame = frame.loc[frame["wave"].astype(str) == wave]
+    return respondent_design(frame, questionnaire_id, _settings_from_key(key))
+
+
+def design(settings: ReportSettings, questionnaire_id: str, *, wave: str | None) -> SurveyDesign | None:
+    """The weighted design of one questionnaire's respondents (cached per data version and settings)."""
+    url = default_url()
+    return _design(url, data_version(url), wave, _settings_key(settings), questionnaire_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _frequency(url: str, version: tuple[int, str], wave: str | None, key: tuple, questionnaire_id: str,
+               question: str, by: str | None) -> pd.DataFrame | None:
+    built = _design(url, version, wave, key, questionnaire_id)
+    if built is None:
+        return None
+    settings = _settings_from_key(key)
+    return frequency_table(built, questionnaire_id, question, by=by, ci_method=settings.ci_method,
+                           level=settings.level)
+
+
+def frequency(settings: ReportSettings, questionnaire_id: str, question: str, *, wave: str | None,
+              by: str | None) -> pd.DataFrame | None:
+    """:func:`frequency_table` for the current data, cached per version, settings and breakdown.
+
+    None when the questionnaire has no consenting respondents in the wave.
+    """
+    url = default_url()
+    return _frequency(url, data_version(url), wave, _settings_key(settings), questionnaire_id, question, by)
+
+
+def weight_summary(weights: pd.Series) -> dict[str, float]:
+    """Distribution of final weights: n, sum, min, 5th percentile, median, 95th, max, mean, CV,
+    and Kish's design effect of unequal weighting ``n * sum(w^2) / sum(w)^2 = 1 + CV^2``.
+
+    CV uses the population standard deviation (divisor n), so the identity is exact.
+    """
+    w = pd.Series(weights, dtype=float)
+    w = w[w > 0]
+    n = len(w)
+    mean = w.mean()
+    return {
+        "n": float(n), "sum": float(w.sum()), "min": float(w.min()), "p05": float(w.quantile(0.05)),
+        "median": float(w.median()), "p95": float(w.quantile(0.95)), "max": float(w.max()), "mean": float(mean),
+        "cv": float(w.std(ddof=0) / mean), "kish_deff": float(n * (w ** 2).sum() / w.sum() ** 2),
+    }
+
+
+def show_chart(chart: alt.TopLevelMixin) -> None:
+    """Draw an Altair chart across the page at its full height.
+
+    Streamlit fits a chart's axes and legend into the spec's height, which squeezes short
+    charts flat; the element gets the plot height plus room for them.
+    """
+    height = chart.to_dict().get("height")
+    st.altair_chart(chart, width="stretch", height=int(height) + _AXIS_ROOM if isinstance(height, (int, float)) else "content")

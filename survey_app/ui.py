@@ -1,0 +1,116 @@
+"""Streamlit helpers shared by the app's pages.
+
+- :func:`get_store` — the response store of this server process (``SURVEY_DB_URL`` or
+  ``data/survey.db``), created once per URL.
+- :func:`error_boundary` — wrap a page's body so the project's errors become readable
+  bilingual ``st.error`` messages instead of tracebacks.
+- :func:`language_selector` — the sidebar's 中文/English switch, kept in the URL.
+- :func:`tablet_style` — larger touch targets.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from questionnaires import QuestionnaireError
+from survey_app.errors import SurveyAppError
+from survey_app.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, QUERY_PARAM, current_language, t
+from survey_app.store import ResponseStore, StoreError, default_url
+
+__all__ = ["error_boundary", "get_store", "language_selector", "tablet_style"]
+
+_log = logging.getLogger(__name__)
+_LANGUAGE_WIDGET = "_language"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> ResponseStore:
+    return ResponseStore(url)
+
+
+def get_store() -> ResponseStore:
+    """The response store for the current ``SURVEY_DB_URL`` (one per URL and process)."""
+    return _store(default_url())
+
+
+@contextmanager
+def error_boundary() -> Iterator[None]:
+    """Show errors raised in the block as ``st.error`` in the interface language.
+
+    Questionnaire and store errors get their own explanation plus the error's message;
+    anything else is logged with its traceback on the server and shown as a generic
+    message, so a tablet never shows a traceback.
+    """
+    lang = current_language()
+    try:
+        yield
+    except QuestionnaireError as exc:
+        st.error(t("app.error_questionnaire", lang))
+        st.caption(t("app.error_detail", lang, detail=exc))
+    except StoreError as exc:
+        st.error(t("app.error_store", lang))
+        st.caption(t("app.error_detail", lang, detail=exc))
+    except SurveyAppError as exc:
+        st.error(str(exc))
+    except Exception:
+        _log.exception("unexpected error while rendering a page")
+        st.error(t("app.error_unexpected", lang))
+
+
+def language_selector() -> str:
+    """Draw the language switch in the sidebar and return the current language.
+
+    The choice is kept in the ``lang`` query parameter (absent = Chinese), so a refresh
+    or a shared link keeps it.
+    """
+    lang = current_language()
+    # The URL is the truth: a refresh or a link may set it while the widget says otherwise.
+    if st.session_state.get(_LANGUAGE_WIDGET) != lang:
+        st.session_state[_LANGUAGE_WIDGET] = lang
+    st.sidebar.segmented_control(
+        f"{t('app.language', 'zh')} / {t('app.language', 'en')}",
+        LANGUAGES,
+        format_func=LANGUAGE_NAMES.__getitem__,
+        required=True,
+        key=_LANGUAGE_WIDGET,
+        on_change=_language_changed,
+    )
+    return lang
+
+
+def _language_changed() -> None:
+    lang = st.session_state[_LANGUAGE_WIDGET]
+    if lang == DEFAULT_LANGUAGE:
+        st.query_params.pop(QUERY_PARAM, None)
+    else:
+        st.query_params[QUERY_PARAM] = lang
+
+
+def tablet_style() -> None:
+    """Enlarge options, buttons and inputs for fingers on a tablet.
+
+    The page is also wider than Streamlit's centred layout, so a five-point scale fits on
+    one line of a landscape tablet.
+    """
+    st.markdown(
+        """
+<style>
+[data-testid="stMainBlockContainer"] { max-width: 62rem; padding-left: 2rem; padding-right: 2rem; }
+[data-testid="stRadioOption"] { padding: 0.45rem 0.3rem 0.45rem 0.2rem; min-height: 2.9rem; align-items: center; }
+[data-testid="stRadioGroup"][aria-orientation="horizontal"] { column-gap: 0.5rem; row-gap: 0.25rem; }
+[data-testid="stRadioOption"] p { font-size: 1.15rem; }
+[data-testid="stRadioOption"] > div > div:first-child { transform: scale(1.3); margin-right: 0.4rem; }
+[data-testid="stWidgetLabel"] p { font-size: 1.1rem; font-weight: 600; }
+[data-testid="stButton"] button { min-height: 3.2rem; }
+[data-testid="stButton"] button p { font-size: 1.15rem; }
+[data-testid="stButtonGroup"] button { min-height: 3rem; padding: 0.4rem 1rem; }
+[data-testid="stButtonGroup"] button p { font-size: 1.1rem; }
+[data-testid="stTextInputRootElement"], [data-testid="stNumberInputContainer"] { height: 3rem; }
+[data-testid="stTextInputField"], [data-testid="stNumberInputField"] { font-size: 1.15rem; }
+</style>
+""",
+        unsafe_allow_html=True,
+    )

@@ -1,0 +1,95 @@
+"""Proportion intervals: inside [0, 1], never collapsed at 0% or 100%, Wilson, R's spline."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import CI_METHODS, SurveyDesign
+from analysis._ci import proportion_ci, r_approx, r_spline
+from tests.analysis.reference_designs import read_nantong
+
+
+@pytest.fixture(scope="module")
+def dnt() -> SurveyDesign:
+    nt = read_nantong()
+    nt["never"] = 0
+    nt["always"] = 1
+    return SurveyDesign(nt, weights="weight", strata="district", psu="community", fpc="fpc",
+                        nest=True)
+
+
+@pytest.mark.parametrize("method", CI_METHODS)
+@pytest.mark.parametrize("variable", ["never", "always", "complaint"])
+def test_intervals_stay_in_unit_interval_and_never_collapse(dnt, method, variable):
+    table = dnt.proportion(variable, by="district", ci_method=method).to_frame()
+    assert (table["ci_low"] >= 0).all() and (table["ci_high"] <= 1).all()
+    assert (table["ci_low"] <= table["estimate"]).all()
+    assert (table["ci_high"] >= table["estimate"]).all()
+    assert (table["ci_high"] - table["ci_low"] > 0).all()
+
+
+def test_zero_percent_uses_clopper_pearson_on_kish_n(dnt):
+    est = dnt.proportion("never", ci_method="logit")
+    row = est.to_frame().loc["all"]
+    n = row["n_eff"]
+    assert row["ci_low"] == 0
+    assert row["ci_high"] == pytest.approx(1 - 0.025 ** (1 / n))
+    assert any("Clopper-Pearson" in note for note in est.notes)
+    row = dnt.proportion("always", ci_method="beta").to_frame().loc["all"]
+    assert row["ci_high"] == 1 and row["ci_low"] == pytest.approx(0.025 ** (1 / n))
+
+
+def test_wilson_with_design_effective_sample_size(dnt):
+    row = dnt.proportion("satisfied", ci_method="wilson").to_frame().loc["all"]
+    p, se, df = row["estimate"], row["se"], row["df"]
+    n = p * (1 - p) / se ** 2
+    z = stats.t.ppf(0.975, df)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert row["ci_low"] == pytest.approx(centre - half)
+    assert row["ci_high"] == pytest.approx(centre + half)
+
+
+def test_level_changes_width(dnt):
+    a = dnt.proportion("satisfied", level=0.90).to_frame().loc["all"]
+    b = dnt.proportion("satisfied", level=0.99).to_frame().loc["all"]
+    assert b["ci_high"] - b["ci_low"] > a["ci_high"] - a["ci_low"]
+
+
+def test_asin_limits_do_not_fold_back():
+    low, high, _ = proportion_ci("asin", np.array([0.01]), np.array([0.0004]), np.array([10]),
+                                 0.95, n_design_rows=np.array([50.0]),
+                                 n_kish=np.array([40.0]))
+    assert low[0] == 0.0 and 0.01 < high[0] < 1
+
+
+def test_wald_limits_are_clipped():
+    low, high, _ = proportion_ci("mean", np.array([0.97]), np.array([0.0009]), np.array([5]),
+                                 0.95, n_design_rows=np.array([50.0]),
+                                 n_kish=np.array([40.0]))
+    assert high[0] == 1.0 and low[0] < 0.97
+
+
+def test_r_spline_interpolates_a_cubic_exactly():
+    # fmm end conditions reproduce cubics exactly (R's spline(method = "fmm"))
+    x = np.array([0.0, 0.5, 1.3, 2.0, 3.1, 4.0])
+    y = x ** 3 - 2 * x
+    xs, ys = r_spline(x, y)
+    assert len(xs) == 3 * len(x)
+    assert np.allclose(ys, xs ** 3 - 2 * xs, atol=1e-12)
+    assert r_approx(np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 20.0]),
+                    np.array([0.5, 3.0]))[0] == 5.0
+    assert np.isnan(r_approx(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([3.0]))[0])
+
+
+def test_df_zero_gives_no_interval():
+    nt = read_nantong()
+    nt = nt[~((nt["district"] == "开发区") & (nt["community"] != "C01"))]
+    des = SurveyDesign(nt, weights="weight", strata="district", psu="community", fpc="fpc",
+                       nest=True, lonely_psu="adjust")
+    table = des.proportion("satisfied", by="district").to_frame()
+    assert table.loc["开发区", "df"] == 0
+    assert np.isnan(table.loc["开发区", "ci_low"])
+    assert table.drop(index="开发区")["ci_low"].notna().all()

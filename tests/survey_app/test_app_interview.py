@@ -1,0 +1,399 @@
+"""The interviewing page driven through the real app with ``streamlit.testing.v1.AppTest``.
+
+Each test has its own SQLite file (``SURVEY_DB_URL``); a "lost session" is a new AppTest
+on the same database and URL, exactly what a browser refresh or a restarted server gives.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import questionnaires
+from questionnaires import Group, Question, Questionnaire, QuestionnaireError, Text, shipped_questionnaires
+from survey_app import interview_flow
+from survey_app.i18n import t
+from survey_app.store import ResponseStore
+from tests.survey_app.interview_driver import (
+    answer,
+    assert_clean,
+    complete_interview,
+    has_widget,
+    open_app,
+    press,
+    start_interview,
+    widget_value,
+)
+
+FORMS = shipped_questionnaires()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch) -> ResponseStore:
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    monkeypatch.setenv("SURVEY_DB_URL", url)
+    return ResponseStore(url)
+
+
+def screen(form_id: str, name: str) -> int:
+    return [group.name for group in FORMS[form_id].groups].index(name)
+
+
+def texts(at, kind: str) -> list[str]:
+    return [element.value for element in getattr(at, kind)]
+
+
+def seed(store: ResponseStore, form_id: str, answers: dict, group: str) -> str:
+    """A draft with ``answers`` standing on screen ``group`` (as an earlier session left it)."""
+    iid = store.start_interview(
+        form_id, FORMS[form_id].version, interviewer="A01", district="rugao", psu="村 3", wave="2026"
+    )
+    store.save_answers(iid, answers)
+    store.set_page(iid, screen(form_id, group))
+    return iid
+
+
+RESPONDENT = {"consent": "yes", "district": "rugao", "urban_rural": "rural", "sex": "male"}
+
+
+@pytest.mark.parametrize("form_id", sorted(FORMS))
+def test_complete_interview_of_each_questionnaire_is_stored_once_as_answered(store, rng, form_id):
+    form = FORMS[form_id]
+    at = open_app()
+    iid = start_interview(at, form_id, district="haimen")
+    given = complete_interview(at, store, form, iid, rng)
+    assert at.success and texts(at, "success")[0] == t("interview.done_title", "zh")
+    stored = store.get_interview(iid)
+    assert stored.status == "submitted"
+    assert dict(stored.answers) == given
+    assert given["district"] == "haimen" and len(given) > 8
+    frame = store.responses_frame(form_id, status="all")
+    assert list(frame["interview_id"]) == [iid]
+    row = frame.iloc[0]
+    assert (row["interviewer"], row["sample_district"], row["psu"], row["status"]) == (
+        "A01", "haimen", "社区 7", "submitted",
+    )
+    for name, value in given.items():
+        assert row[name] == (" ".join(value) if isinstance(value, list) else value), name
+
+
+def test_refusal_ends_the_interview_after_consent(store):
+    at = open_app()
+    iid = start_interview(at, "salt_consumers")
+    form = FORMS["salt_consumers"]
+    assert [b.label for b in at.button if b.key == "nav_next"] == [t("interview.next", "zh")]
+    answer(at, form, iid, form.question("consent"), "no")
+    assert at.button(key="nav_next").label == t("interview.submit", "zh")
+    press(at, "nav_next")
+    stored = store.get_interview(iid)
+    assert stored.status == "submitted"
+    assert dict(stored.answers) == {"consent": "no"}  # the pre-filled district is not asked
+
+
+def test_skip_logic_hides_questions_live_and_drops_their_answers(store, rng):
+    form_id = "consumer_environment"
+    form = FORMS[form_id]
+    earlier = {**RESPONDENT, "age_group": "35_49", "overall_satisfaction": "4", "env_safety": "5",
+               "env_integrity": "4", "env_convenience": "3", "env_redress": "2"}
+    iid = seed(store, form_id, earlier, "complaints")
+    at = open_app(interview=iid)
+    q = form.question
+    assert not has_widget(at, iid, q("complained"))
+    answer(at, form, iid, q("had_problem"), "yes")
+    assert has_widget(at, iid, q("complained")) and not has_widget(at, iid, q("complaint_channels"))
+    answer(at, form, iid, q("complained"), "yes")
+    answer(at, form, iid, q("complaint_channels"), ["hotline_12315", "other"])
+    assert has_widget(at, iid, q("complaint_channel_other"))
+    answer(at, form, iid, q("complaint_channel_other"), "微信公众号")
+    answer(at, form, iid, q("complaint_satisfaction"), "4")
+    # The respondent changes their mind: no problem after all.
+    answer(at, form, iid, q("had_problem"), "no")
+    for name in ("complained", "complaint_channels", "complaint_channel_other", "complaint_satisfaction"):
+        assert not has_widget(at, iid, q(name)), name
+    assert store.get_interview(iid).answers["complained"] == "yes"  # kept in the draft until submitted
+    press(at, "nav_next")
+    assert store.get_interview(iid).page == screen(form_id, "closing")
+    press(at, "nav_next")
+    stored = store.get_interview(iid)
+    assert stored.status == "submitted"
+    assert dict(stored.answers) == {**earlier, "had_problem": "no"}
+
+
+def test_submit_returns_to_the_first_incomplete_screen(store):
+    form_id = "consumer_environment"
+    form = FORMS[form_id]
+    iid = seed(store, form_id, {**RESPONDENT, "age_group": "35_49", "had_problem": "no"}, "closing")
+    at = open_app(interview=iid, lang="en")
+    assert at.button(key="nav_next").label == t("interview.submit", "en")
+    press(at, "nav_next")
+    interview = store.get_interview(iid)
+    assert (interview.status, interview.page) == ("draft", screen(form_id, "overall"))
+    message = form.check_answer("overall_satisfaction", None, {}, "en")
+    assert texts(at, "error") == [message, t("interview.fix_errors", "en")]
+
+
+def test_back_returns_to_the_previous_shown_screen(store):
+    form_id = "public_services"
+    form = FORMS[form_id]
+    iid = seed(store, form_id, {**RESPONDENT, "age_group": "18_34"}, "usage")
+    at = open_app(interview=iid)
+    answer(at, form, iid, form.question("services_used"), ["none"])
+    press(at, "nav_next")
+    assert store.get_interview(iid).page == screen(form_id, "closing")
+    press(at, "nav_back")
+    assert store.get_interview(iid).page == screen(form_id, "usage")
+    assert widget_value(at, form, iid, form.question("services_used")) == ["none"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_failed_constraint_shows_the_questionnaires_message_and_blocks_next(store, lang):
+    form_id = "consumer_environment"
+    form = FORMS[form_id]
+    q = form.question
+    iid = seed(store, form_id, RESPONDENT, "respondent")
+    at = open_app(interview=iid, lang=lang)
+    answer(at, form, iid, q("age"), 30)
+    answer(at, form, iid, q("age_group"), "50_64")
+    message = q("age_group").constraint_message.get(lang)
+    assert message in texts(at, "error")  # shown at once, before Next
+    press(at, "nav_next")
+    assert store.get_interview(iid).page == screen(form_id, "respondent")
+    assert t("interview.fix_errors", lang) in texts(at, "error")
+    answer(at, form, iid, q("age"), 12)
+    assert form.check_answer(q("age"), 12, {}, lang) in texts(at, "error")
+    answer(at, form, iid, q("age"), 52)
+    assert texts(at, "error") == []  # fixed: every message goes away
+    press(at, "nav_next")
+    assert store.get_interview(iid).page == screen(form_id, "overall")
+
+
+def test_required_answers_are_enforced_with_the_questionnaires_messages(store):
+    form_id = "tourist_satisfaction"
+    form = FORMS[form_id]
+    iid = seed(store, form_id, {"consent": "yes"}, "respondent")
+    at = open_app(interview=iid, lang="en")
+    assert texts(at, "error") == []  # a fresh screen is not covered in red
+    press(at, "nav_next")
+    required = [q for q in form.groups[screen(form_id, "respondent")].questions if q.required]
+    expected = [form.check_answer(q, None, {}, "en") for q in required]
+    assert texts(at, "error")[:-1] == expected
+    assert store.get_interview(iid).page == screen(form_id, "respondent")
+
+
+def test_integer_constraint_on_its_own_screen(store):
+    form_id = "tourist_satisfaction"
+    form = FORMS[form_id]
+    iid = seed(store, form_id, {**RESPONDENT, "age_group": "65_plus"}, "score")
+    at = open_app(interview=iid)
+    answer(at, form, iid, form.question("tourist_score"), 101)
+    assert form.check_answer(form.question("tourist_score"), 101, {}, "zh") in texts(at, "error")
+    press(at, "nav_next")
+    assert store.get_interview(iid).page == screen(form_id, "score")
+    answer(at, form, iid, form.question("tourist_score"), 88)
+    press(at, "nav_next")
+    assert store.get_interview(iid).page == screen(form_id, "aspects")
+    assert store.get_interview(iid).answers["tourist_score"] == 88
+
+
+def test_resume_after_the_session_is_lost(store, rng):
+    form_id = "telecom_users"
+    form = FORMS[form_id]
+    q = form.question
+    at = open_app()
+    iid = start_interview(at, form_id, district="qidong")
+    answer(at, form, iid, q("consent"), "yes")
+    press(at, "nav_next")
+    answer(at, form, iid, q("urban_rural"), "urban")
+    answer(at, form, iid, q("sex"), "female")
+    answer(at, form, iid, q("age"), 45)
+    del at  # the tablet's browser session is gone (refresh, Wi-Fi, server restart)
+
+    again = open_app(interview=iid, lang="en")  # only the URL survives
+    assert again.subheader[0].value == form.groups[screen(form_id, "respondent")].label.get("en")
+    assert again.get("progress")[0].proto.text == t("interview.progress", "en", position=2, total=len(form.groups))
+    for name, value in {"district": "qidong", "urban_rural": "urban", "sex": "female", "age": 45}.items():
+        assert widget_value(again, form, iid, q(name)) == value, name
+    assert not widget_value(again, form, iid, q("age_group"))
+    given = complete_interview(again, store, form, iid, rng)
+    assert dict(store.get_interview(iid).answers) == given
+    assert {"urban_rural": "urban", "sex": "female", "age": 45}.items() <= given.items()
+    assert len(store.responses_frame(form_id, status="all")) == 1
+
+
+def test_a_submitted_interview_reopens_on_its_end_screen_and_is_stored_once(store, rng):
+    form_id = "campaign_awareness"
+    at = open_app()
+    iid = start_interview(at, form_id)
+    complete_interview(at, store, FORMS[form_id], iid, rng)
+    submitted = store.get_interview(iid)
+    again = open_app(interview=iid)  # e.g. a refresh right after Submit
+    assert texts(again, "success") == [t("interview.done_title", "zh")]
+    assert store.get_interview(iid) == submitted
+    assert len(store.responses_frame(status="all")) == 1
+
+
+def test_end_screen_starts_the_next_interview_with_the_same_settings(store, rng):
+    form_id = "salt_consumers"
+    at = open_app()
+    first = start_interview(at, form_id, interviewer="B07", district="haian", psu="海安 12")
+    complete_interview(at, store, FORMS[form_id], first, rng)
+    press(at, "end_next")
+    second = at.query_params["interview"]
+    assert second != first
+    new = store.get_interview(second)
+    assert (new.status, new.questionnaire_id, new.interviewer, new.district, new.psu) == (
+        "draft", form_id, "B07", "haian", "海安 12",
+    )
+    assert dict(new.answers) == {"district": "haian"}
+    assert at.radio(key=f"answer_{second}_consent").value is None
+
+
+def test_start_needs_every_field(store):
+    at = open_app(lang="en")
+    at.text_input(key="_start_interviewer").input("A01").run()
+    press(at, "start")
+    missing = [t(f"interview.{name}", "en") for name in ("district", "psu")]
+    assert texts(at, "error") == [t("interview.missing_fields", "en", fields=", ".join(missing))]
+    assert "interview" not in at.query_params
+    assert store.responses_frame(status="all").empty
+
+
+def test_paused_drafts_are_listed_and_resumed(store):
+    form_id = "consumer_environment"
+    form = FORMS[form_id]
+    at = open_app()
+    iid = start_interview(at, form_id, interviewer="C03")
+    answer(at, form, iid, form.question("consent"), "yes")
+    press(at, "nav_next")
+    press(at, "nav_pause")
+    assert "interview" not in at.query_params and at.query_params["interviewer"] == "C03"
+    other = store.start_interview(form_id, "1.0", interviewer="D04", district="rugao", psu="x", wave="2026")
+
+    fresh = open_app(interviewer="C03")  # the start screen remembers the interviewer via the URL
+    assert [b.key for b in fresh.button if b.key.startswith("resume_")] == [f"resume_{iid}"]
+    press(fresh, f"resume_{iid}")
+    assert fresh.query_params["interview"] == iid
+    assert fresh.subheader[0].value == form.groups[screen(form_id, "respondent")].label.get("zh")
+    assert store.get_interview(other).status == "draft"
+
+
+def test_a_draft_can_be_discarded(store):
+    iid = store.start_interview("consumer_environment", "1.0", interviewer="C03", district="rugao", psu="x",
+                                wave="2026")
+    at = open_app(interviewer="C03")
+    press(at, f"discard_{iid}")
+    assert store.get_interview(iid).status == "voided"
+    assert not [b for b in at.button if b.key == f"resume_{iid}"]
+    assert texts(at, "info") == [t("interview.discarded", "zh")]
+
+
+def test_language_switch_is_kept_in_the_url(store):
+    at = open_app()
+    assert at.header[0].value == t("interview.start_title", "zh")
+    at.segmented_control[0].set_value("en").run()
+    assert_clean(at)
+    assert at.query_params["lang"] == "en"
+    assert at.header[0].value == t("interview.start_title", "en")
+    assert FORMS["telecom_users"].title.en in at.radio(key="_start_questionnaire").options
+    at.segmented_control[0].set_value("zh").run()
+    assert "lang" not in at.query_params and at.header[0].value == t("interview.start_title", "zh")
+
+
+def test_questions_follow_the_language(store):
+    form = FORMS["consumer_environment"]
+    iid = seed(store, "consumer_environment", {"consent": "yes"}, "respondent")
+    en = open_app(interview=iid, lang="en")
+    zh = open_app(interview=iid)
+    sex = form.question("sex")
+    assert en.radio(key=f"answer_{iid}_sex").label.startswith(sex.label.en)
+    assert zh.radio(key=f"answer_{iid}_sex").label.startswith(sex.label.zh)
+    assert en.radio(key=f"answer_{iid}_sex").options == [c.label.en for c in form.choices(sex)]
+
+
+# -- errors are messages, never tracebacks ------------------------------------------------------
+
+
+def test_unknown_interview_in_the_url(store):
+    for bad in ("00000000-0000-4000-8000-000000000000", "not-a-uuid"):
+        at = open_app(interview=bad, lang="en")
+        assert texts(at, "warning") == [t("interview.not_found", "en", id=bad)]
+        press(at, "to_start")
+        assert "interview" not in at.query_params
+
+
+def test_unusable_database_is_a_readable_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("SURVEY_DB_URL", f"sqlite:///{blocker / 'survey.db'}")
+    at = open_app(interviewer="A01", lang="en")
+    assert texts(at, "error") == [t("app.error_store", "en")]
+
+
+def test_broken_questionnaires_are_a_readable_error(store, monkeypatch):
+    def broken():
+        raise QuestionnaireError("definitions/x.yaml: question 'q1': unknown type 'slect_one'")
+
+    monkeypatch.setattr(questionnaires, "shipped_questionnaires", broken)
+    at = open_app()
+    assert texts(at, "error") == [t("app.error_questionnaire", "zh")]
+    assert any("slect_one" in caption for caption in texts(at, "caption"))
+
+
+def test_saving_to_an_interview_closed_elsewhere_is_a_readable_error(store):
+    form = FORMS["consumer_environment"]
+    iid = seed(store, "consumer_environment", {"consent": "yes"}, "respondent")
+    at = open_app(interview=iid)
+    store.void(iid, "supervisor: duplicate")
+    answer(at, form, iid, form.question("sex"), "female")
+    assert t("app.error_store", "zh") in texts(at, "error")
+    assert "sex" not in store.get_interview(iid).answers
+
+
+def test_a_decimal_question_is_stored_as_entered(store, monkeypatch):
+    spend = Question(
+        "decimal", "spend", Text("上月消费支出（元）", "Spending last month (yuan)"), required=True,
+        constraint=". >= 0", constraint_message=Text("支出不能为负数。", "Spending cannot be negative."),
+    )
+    form = Questionnaire(
+        id="household_spending", version="2", title=Text("家庭消费支出", "Household spending"),
+        groups=(Group("spending", Text("消费支出", "Spending"), (spend,)),), choice_lists={},
+    )
+    monkeypatch.setattr(questionnaires, "shipped_questionnaires", lambda: {**FORMS, form.id: form})
+    at = open_app(lang="en")
+    iid = start_interview(at, form.id)
+    answer(at, form, iid, spend, -3.5)
+    assert texts(at, "error") == ["Spending cannot be negative."]
+    answer(at, form, iid, spend, 1234.56)
+    assert texts(at, "error") == []
+    press(at, "nav_next")
+    stored = store.get_interview(iid)
+    assert stored.status == "submitted" and dict(stored.answers) == {"spend": 1234.56}
+    assert type(stored.answers["spend"]) is float
+    assert store.responses_frame(form.id)["spend"].tolist() == [1234.56]
+
+
+def test_a_draft_of_a_changed_questionnaire_version_warns(store):
+    iid = store.start_interview("telecom_users", "0.9", interviewer="A01", district="rugao", psu="x", wave="2026")
+    at = open_app(interview=iid, lang="en")
+    version = FORMS["telecom_users"].version
+    assert texts(at, "warning") == [t("interview.version_changed", "en", old="0.9", new=version)]
+    assert at.radio(key=f"answer_{iid}_consent")  # the interview goes on with the current version
+
+
+def test_a_draft_of_a_removed_questionnaire_is_explained(store):
+    iid = store.start_interview("withdrawn_form", "1", interviewer="A01", district="rugao", psu="x", wave="2026")
+    at = open_app(interview=iid, lang="en")
+    assert texts(at, "error") == [t("interview.unknown_questionnaire", "en", id="withdrawn_form")]
+    press(at, "to_start")
+    assert "interview" not in at.query_params
+
+
+def test_an_unexpected_error_is_a_message_not_a_traceback(store, monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    iid = seed(store, "consumer_environment", {"consent": "yes"}, "respondent")
+    monkeypatch.setattr(interview_flow, "resume_screen", fail)
+    at = open_app(interview=iid, lang="en")
+    assert texts(at, "error") == [t("app.error_unexpected", "en")]
+    assert "boom" not in " ".join(texts(at, "markdown") + texts(at, "caption"))

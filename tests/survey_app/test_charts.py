@@ -1,0 +1,148 @@
+"""Tests of the results charts: the data drawn is the data given, in the right encodings."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from survey_app.charts import (
+    VERDICT_COLORS,
+    ChartError,
+    forest_plot,
+    frequency_chart,
+    target_chart,
+    trend_chart,
+    verdict_label,
+    weight_histogram,
+)
+from survey_app.reporting import VERDICT_LABELS
+
+
+def layer_data(chart: alt.TopLevelMixin) -> list[list[dict]]:
+    """The rows each layer draws, from the Vega-Lite spec (inline datasets)."""
+    spec = chart.to_dict()
+    datasets = spec.get("datasets", {})
+    layers = spec.get("layer", [spec])
+    return [datasets[layer["data"]["name"]] for layer in layers]
+
+
+def marks(chart: alt.TopLevelMixin) -> list[str]:
+    spec = chart.to_dict()
+    return [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec.get("layer", [spec])]
+
+
+def domain_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    estimate = rng.uniform(0.6, 0.95, n)
+    half = rng.uniform(0.01, 0.08, n)
+    verdicts = list(VERDICT_COLORS)
+    return pd.DataFrame({
+        "name": [f"区{i}" for i in range(n)],
+        "estimate": estimate,
+        "ci_low": estimate - half,
+        "ci_high": estimate + half,
+        "verdict": [verdicts[i % len(verdicts)] for i in range(n)],
+        "n": rng.integers(10, 300, n),
+    })
+
+
+def test_verdict_labels_follow_the_reporting_module():
+    assert set(VERDICT_COLORS) == set(VERDICT_LABELS)
+    for verdict, (zh, en) in VERDICT_LABELS.items():
+        assert verdict_label(verdict, "zh") == zh and verdict_label(verdict, "en") == en
+    with pytest.raises(ChartError, match="verdict 'passed' is not known"):
+        verdict_label("passed", "en")
+
+
+def test_target_chart_draws_the_interval_point_and_threshold():
+    chart = target_chart(0.87, 0.84, 0.90, threshold=0.85, verdict="inconclusive", n=640, lang="en")
+    assert marks(chart) == ["rule", "point", "rule"]
+    interval, point, threshold = layer_data(chart)
+    assert interval == point
+    assert interval[0]["estimate"] == 0.87 and interval[0]["ci_low"] == 0.84 and interval[0]["ci_high"] == 0.90
+    assert interval[0]["verdict_text"] == "inconclusive"
+    assert threshold == [{"threshold": 0.85}]
+    spec = chart.to_dict()
+    color = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert color["range"][color["domain"].index("inconclusive")] == VERDICT_COLORS["inconclusive"]
+    # the axis shows the interval and the threshold, within [0, 1]
+    low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert 0 <= low < 0.84 and 0.90 < high <= 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 0.3),
+    st.floats(0.0, 0.3),
+    st.floats(0.01, 0.99),
+)
+def test_proportion_axes_always_show_interval_and_threshold(estimate, below, above, threshold):
+    low, high = max(0.0, estimate - below), min(1.0, estimate + above)
+    spec = target_chart(estimate, low, high, threshold=threshold, verdict="met", n=10).to_dict()
+    axis_low, axis_high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert 0.0 <= axis_low <= min(low, threshold) and max(high, threshold) <= axis_high <= 1.0
+
+
+def test_mean_charts_use_the_units_of_the_question():
+    spec = target_chart(83.2, 81.0, 85.4, threshold=80, verdict="met", n=300, statistic="mean").to_dict()
+    low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert low < 80 and high > 85.4 and high < 100
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == ".0f"
+    with pytest.raises(ChartError, match="statistic='median'"):
+        target_chart(1, 0, 2, threshold=1, verdict="met", n=1, statistic="median")
+
+
+def test_forest_plot_keeps_the_domains_and_their_order(rng):
+    frame = domain_frame(rng, 9)
+    chart = forest_plot(frame, label="name", threshold=0.8, lang="zh")
+    rows = layer_data(chart)[0]
+    assert [r["domain_label"] for r in rows] == list(frame["name"])
+    assert [r["estimate"] for r in rows] == pytest.approx(list(frame["estimate"]))
+    assert [r["verdict_text"] for r in rows] == [VERDICT_LABELS[v][0] for v in frame["verdict"]]
+    assert chart.to_dict()["layer"][0]["encoding"]["y"]["sort"] == list(frame["name"])
+    with pytest.raises(ChartError, match="lacks the column\\(s\\) verdict"):
+        forest_plot(frame.drop(columns="verdict"), label="name", threshold=0.8)
+
+
+def test_forest_plot_accepts_domains_without_data(rng):
+    frame = domain_frame(rng, 3)
+    frame.loc[1, ["estimate", "ci_low", "ci_high"]] = np.nan
+    frame.loc[1, "verdict"] = "no data"
+    spec = forest_plot(frame, label="name", threshold=0.8).to_dict()
+    low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert np.isfinite(low) and np.isfinite(high)
+
+
+def test_trend_chart_orders_waves_as_given(rng):
+    frame = domain_frame(rng, 3).rename(columns={"name": "wave"})
+    frame["wave"] = ["2024", "2025", "2026"]
+    chart = trend_chart(frame, threshold=0.85, lang="en")
+    assert marks(chart) == ["line", "rule", "point", "rule"]
+    spec = chart.to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["sort"] == ["2024", "2025", "2026"]
+    assert layer_data(chart)[3] == [{"threshold": 0.85}]
+
+
+def test_frequency_chart_single_and_grouped():
+    frame = pd.DataFrame({"label": ["很满意", "满意", "一般"], "estimate": [0.5, 0.3, 0.2]})
+    single = frequency_chart(frame, choice="label", lang="zh")
+    assert [r["estimate"] for r in layer_data(single)[0]] == [0.5, 0.3, 0.2]
+    grouped_frame = pd.concat([frame.assign(area="A"), frame.assign(area="B", estimate=[0.2, 0.2, 0.6])])
+    grouped = frequency_chart(grouped_frame, choice="label", group="area", lang="en")
+    spec = grouped.to_dict()
+    assert spec["encoding"]["yOffset"]["field"] == "group_label"
+    assert spec["encoding"]["y"]["sort"] == ["很满意", "满意", "一般"]
+    with pytest.raises(ChartError, match="lacks the column\\(s\\) area"):
+        frequency_chart(frame, choice="label", group="area")
+
+
+def test_weight_histogram_bins_every_weight(rng):
+    weights = pd.Series(rng.lognormal(0, 0.5, 200))
+    chart = weight_histogram(weights, lang="en")
+    assert [r["weight"] for r in layer_data(chart)[0]] == pytest.approx(list(weights))
+    assert chart.to_dict()["encoding"]["x"]["bin"] == {"maxbins": 30}
+    with pytest.raises(ChartError, match="finite"):
+        weight_histogram(pd.Series([1.0, np.nan]))

@@ -1,0 +1,142 @@
+"""The ``survey-toolkit`` command line: the report for scheduled use, and clear errors with status 2."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from analysis.targets import DEFAULT_TARGETS_FILE
+from survey_app.cli import main
+from survey_app.demo import demo_margins
+from survey_app.margins import MarginsStore
+from survey_app.reporting import ReportSettings, report_from_store
+from survey_app.store import ResponseStore
+from tests.survey_app.test_excel_report import sheet_frame, simulate_interviews
+
+PROJECT_ROOT = Path(__file__).parent.parent.parent
+QUESTIONNAIRES = ("consumer_environment", "telecom_users")
+_CACHE: dict[str, str] = {}
+
+
+@pytest.fixture
+def db_url(rng, tmp_path_factory) -> str:
+    """A small SQLite file of simulated interviews, built once per session (the rng is seeded)."""
+    if "url" not in _CACHE:
+        url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'survey.db'}"
+        store = ResponseStore(url)
+        simulate_interviews(store, rng, questionnaires=QUESTIONNAIRES, psu_sizes=(3, 4, 5))
+        store.close()
+        _CACHE["url"] = url
+    return _CACHE["url"]
+
+
+def test_report_writes_the_workbook_with_the_options_given(db_url, tmp_path, capsys):
+    out = tmp_path / "report.xlsx"
+    status = main(["report", "--db", db_url, "--out", str(out), "--level", "0.9", "--ci-method", "beta",
+                   "--wave", "2026"])
+    assert status == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith(f"wrote {out}: 11 targets")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]  # no temporary file left behind
+    workbook = load_workbook(out)
+    summary = sheet_frame(workbook["汇总 Summary"], "目标 Target").set_index("目标 Target")
+    store = ResponseStore(db_url)
+    expected = report_from_store(store, settings=ReportSettings(level=0.9, ci_method="beta"), wave="2026").overview
+    store.close()
+    for target_id in ("consumer_environment_satisfaction", "telecom_user_satisfaction"):
+        assert summary.loc[target_id, "置信下限 CI low"] == pytest.approx(expected.loc[target_id, "ci_low"], rel=1e-12)
+        assert summary.loc[target_id, "估计值 Estimate"] == pytest.approx(expected.loc[target_id, "estimate"])
+    assert summary.loc["salt_environment_satisfaction", "判定 Verdict"].endswith("no data")
+    methods = sheet_frame(workbook["方法说明 Methods"], "项目 Item").set_index("项目 Item")["说明 Value"]
+    assert methods["调查轮次 Wave"] == "2026"
+    assert methods["置信区间 Confidence intervals"].startswith("0.9 level; proportions: beta")
+
+
+def test_report_of_a_wave_without_interviews_says_no_data(db_url, tmp_path, capsys):
+    status = main(["report", "--db", db_url, "--out", str(tmp_path / "r.xlsx"), "--wave", "1999"])
+    assert status == 0
+    assert "(11 no data)" in capsys.readouterr().out
+
+
+def test_report_rakes_to_the_margins_saved_in_the_database(rng, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'weighted.db'}"
+    store = ResponseStore(url)
+    simulate_interviews(store, rng, questionnaires=("salt_consumers",), psu_sizes=(3, 4))
+    store.close()
+    out = tmp_path / "r.xlsx"
+    assert main(["report", "--db", url, "--out", str(out), "--weighting", "rake"]) == 2
+    assert "no population margins are saved" in capsys.readouterr().err
+    margins_store = MarginsStore(url)
+    margins_store.save(demo_margins())
+    margins_store.close()
+    assert main(["report", "--db", url, "--out", str(out), "--weighting", "rake"]) == 2
+    assert "demonstration margins are not used" in capsys.readouterr().err
+    assert main(["report", "--db", url, "--out", str(out), "--weighting", "rake", "--allow-demonstration-margins",
+                 "--calibrate", "salt_consumers"]) == 0, capsys.readouterr().err
+    methods = sheet_frame(load_workbook(out)["方法说明 Methods"], "项目 Item").set_index("项目 Item")["说明 Value"]
+    assert methods["总体边际来源 Margins source"].startswith("DEMONSTRATION figures, not for publication")
+    assert methods["加权调整 Weighting"].startswith("raked to the population margins of district, sex")
+
+
+def bad_targets(tmp_path: Path) -> Path:
+    entries = yaml.safe_load(DEFAULT_TARGETS_FILE.read_text(encoding="utf-8"))["targets"]
+    entries[2]["success"] = ["4", "6"]
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": entries}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "required: COMMAND"),
+        (["report"], "--out"),
+        (["report", "--out", "{tmp}/r.xlsx", "--level", "1.5"], "1.5 is not between 0 and 1"),
+        (["report", "--out", "{tmp}/r.xlsx", "--level", "abc"], "'abc' is not a number"),
+        (["report", "--out", "{tmp}/r.xlsx", "--ci-method", "wald"], "invalid choice: 'wald'"),
+        (["report", "--out", "{tmp}/r.xlsx", "--weighting", "ipf"], "invalid choice: 'ipf'"),
+        (["report", "--out", "{tmp}/r.csv"], "ending in .xlsx"),
+        (["report", "--out", "{tmp}/missing/r.xlsx"], "does not exist; create it first"),
+        (["report", "--out", "{tmp}/r.xlsx", "--db", "sqlite:///{tmp}/none.db"], "none.db' does not exist"),
+        (["report", "--out", "{tmp}/r.xlsx", "--db", "not a url"], "is not a database URL"),
+        (["report", "--out", "{tmp}/r.xlsx", "--db", "{db}", "--targets", "{targets}"],
+         "target 'campaign_recognition', field 'success'"),
+        (["report", "--out", "{tmp}/r.xlsx", "--db", "{db}", "--calibrate", "telecom_users"],
+         "need --weighting rake or poststratify"),
+        (["report", "--out", "{tmp}/r.xlsx", "--db", "{db}", "--weighting", "rake", "--calibrate", "tourists"],
+         "unknown questionnaires ['tourists']"),
+        (["check-targets", "--targets", "{targets}"], "codes among 1, 2, 3, 4, 5"),
+        (["check-targets", "--targets", "{tmp}/none.yaml"], "cannot read the targets file"),
+    ],
+)
+def test_bad_arguments_give_a_message_and_status_2(db_url, tmp_path, capsys, arguments, message):
+    values = {"tmp": tmp_path, "db": db_url, "targets": bad_targets(tmp_path)}
+    status = main([a.format(**values) for a in arguments])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_check_targets_lists_the_valid_targets(capsys):
+    assert main(["check-targets"]) == 0
+    out = capsys.readouterr().out
+    assert "11 targets, all valid" in out
+    assert "tourist_satisfaction_index: mean of tourist_satisfaction.tourist_score >= 80" in out
+
+
+def test_the_command_runs_as_a_program_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "survey_app.cli", "report", "--out", str(tmp_path / "r.csv")],
+                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    assert result.returncode == 2
+    assert "ending in .xlsx" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_survey_toolkit_is_the_installed_entry_point():
+    scripts = metadata.entry_points(group="console_scripts", name="survey-toolkit")
+    assert [s.value for s in scripts] == ["survey_app.cli:main"]

@@ -1,0 +1,159 @@
+"""Tests of the demonstration data set (``survey_app.demo``)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from questionnaires import load_districts, shipped_questionnaires
+from survey_app.demo import (
+    DEMO_INTERVIEWER_PREFIX,
+    DEMO_LEVELS,
+    DEMO_WAVES,
+    PSUS_PER_SURVEY,
+    RESPONDENTS_PER_PSU,
+    DemoError,
+    demo_margins,
+    generate_demo,
+    is_demo_interviewer,
+    load_demo,
+    psu_allocation,
+)
+from survey_app.margins import MarginsStore, census_district_totals
+from survey_app.store import ResponseStore
+
+FORMS = shipped_questionnaires()
+
+
+@pytest.fixture(scope="module")
+def interviews():
+    return generate_demo()
+
+
+def test_every_interview_passes_the_questionnaires_checks(interviews):
+    for interview in interviews:
+        form = FORMS[interview.questionnaire_id]
+        answers = dict(interview.answers)
+        assert interview.questionnaire_version == form.version
+        assert form.missing_required(answers) == []
+        assert form.clean(answers) == answers  # nothing unasked, nothing blank
+        for name, value in answers.items():
+            assert form.check_answer(name, value, answers, "en") is None, (name, value)
+
+
+def test_size_labels_and_design(interviews):
+    expected = len(FORMS) * len(DEMO_WAVES) * PSUS_PER_SURVEY * RESPONDENTS_PER_PSU
+    assert len(interviews) == expected
+    assert all(is_demo_interviewer(i.interviewer) for i in interviews)
+    assert {i.wave for i in interviews} == set(DEMO_WAVES)
+    frame = pd.DataFrame(
+        [(i.questionnaire_id, i.wave, i.district, i.psu, i.answers.get("district")) for i in interviews],
+        columns=["qid", "wave", "stratum", "psu", "district"],
+    )
+    per_psu = frame.groupby(["qid", "wave", "psu"]).size()
+    assert (per_psu == RESPONDENTS_PER_PSU).all()
+    # PSUs are nested in districts, every district has at least two (variance needs them)
+    assert (frame.groupby("psu")["stratum"].nunique() == 1).all()
+    psus = frame.groupby(["qid", "wave", "stratum"])["psu"].nunique()
+    assert psus.min() >= 2 and set(psus.index.get_level_values("stratum")) == {d.name for d in load_districts()}
+    # the respondent's district is the sampled one (or absent after a refusal)
+    answered = frame.dropna(subset=["district"])
+    assert (answered["district"] == answered["stratum"]).all()
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    small = {"psus": 16, "respondents_per_psu": 2}
+    first = generate_demo(**small)
+    assert generate_demo(**small) == first
+    other = generate_demo(seed=1, **small)
+    assert [i.answers for i in other] != [i.answers for i in first]
+
+
+def test_allocation_is_proportional_to_the_census():
+    allocation = psu_allocation(PSUS_PER_SURVEY)
+    population = census_district_totals()
+    assert sum(allocation.values()) == PSUS_PER_SURVEY
+    small = {code for code, psus in allocation.items() if psus == 2}
+    rest = {code: count for code, count in population.items() if code not in small}
+    for code in rest:
+        # the districts above the minimum share the PSUs left, within one of their quota
+        quota = (PSUS_PER_SURVEY - 2 * len(small)) * rest[code] / sum(rest.values())
+        assert abs(allocation[code] - quota) < 1 and allocation[code] >= 2
+    for code in small:
+        assert PSUS_PER_SURVEY * population[code] / sum(population.values()) < 2
+
+
+def test_sample_is_tilted_so_weighting_matters(interviews):
+    consenting = [i.answers for i in interviews if i.answers["consent"] == "yes"]
+    margins = demo_margins()
+    for variable, code in (("sex", "female"), ("age_group", "65_plus"), ("urban_rural", "rural")):
+        sample_share = np.mean([a[variable] == code for a in consenting])
+        population_share = margins.counts[variable][code] / margins.total(variable)
+        assert sample_share > population_share + 0.03, variable
+
+
+def test_levels_move_between_waves_in_the_planned_direction(interviews):
+    # the raw shares follow DEMO_LEVELS' ordering between the two waves for clearly separated levels
+    for question, levels in DEMO_LEVELS.items():
+        if question == "tourist_score" or abs(levels["2026"] - levels["2025"]) < 0.04:
+            continue
+        shares = {}
+        for wave in DEMO_WAVES:
+            answers = [i.answers[question] for i in interviews if i.wave == wave and question in i.answers]
+            shares[wave] = np.mean([a in ("4", "5", "yes") for a in answers])
+        assert (shares["2026"] > shares["2025"]) == (levels["2026"] > levels["2025"]), question
+
+
+def test_refusals_are_kept_as_consent_no_only(interviews):
+    refusals = [i for i in interviews if i.answers["consent"] != "yes"]
+    assert 0 < len(refusals) < 0.1 * len(interviews)
+    assert all(dict(i.answers) == {"consent": "no"} for i in refusals)
+
+
+def test_unknown_waves_and_tiny_designs_are_refused():
+    with pytest.raises(DemoError, match="waves \\['2030'\\]"):
+        generate_demo(waves=["2030"])
+    with pytest.raises(DemoError, match="at least 2 PSUs per district"):
+        generate_demo(psus=10)
+
+
+def test_demo_margins_are_census_based_and_labelled():
+    margins = demo_margins()
+    census = census_district_totals()
+    assert margins.demonstration and "DEMONSTRATION" in margins.source and "2021-05-24" in margins.source
+    # district margin proportional to the census totals
+    ratios = {code: margins.counts["district"][code] / census[code] for code in census}
+    assert max(ratios.values()) == pytest.approx(min(ratios.values()), rel=1e-12)
+    totals = [margins.total(v) for v in margins.variables]
+    assert max(totals) == pytest.approx(min(totals), rel=1e-12)
+    # sex ratio: the Qidong and Haimen bulletins pooled (figures in the reference README)
+    male = (467_719 + 484_870) / (967_313 + 991_782)
+    assert margins.counts["sex"]["male"] / margins.total("sex") == pytest.approx(male, rel=1e-12)
+    assert margins.variables == ("district", "sex", "age_group", "urban_rural")
+
+
+def test_load_demo_stores_through_the_store(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    store = ResponseStore(url)
+    fractions = []
+    result = load_demo(store, psus=16, respondents_per_psu=2, progress=fractions.append)
+    expected = generate_demo(psus=16, respondents_per_psu=2)
+    frame = store.responses_frame()
+    assert len(frame) == len(expected) == result.n_interviews
+    assert (frame["status"] == "submitted").all()
+    assert frame["interviewer"].str.startswith(DEMO_INTERVIEWER_PREFIX).all()
+    stored = Counter((r.questionnaire_id, r.wave, r.sample_district, r.psu) for r in frame.itertuples())
+    assert stored == Counter((i.questionnaire_id, i.wave, i.district, i.psu) for i in expected)
+    by_answers = Counter(str(sorted(i.answers.items())) for i in store.interviews())
+    assert by_answers == Counter(str(sorted(dict(i.answers).items())) for i in expected)
+    assert result.to_frame().loc["consumer_environment"].to_dict() == {
+        wave: 16 * 2 for wave in DEMO_WAVES
+    }
+    saved = MarginsStore(url).latest()
+    assert saved == result.margins and saved.demonstration
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert "synthetic interviews" in result.summary()
+    store.close()
