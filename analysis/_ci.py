@@ -107,8 +107,11 @@ def proportion_ci(method: str, p: np.ndarray, var: np.ndarray, df: np.ndarray, l
             q_rows = stats.t.ppf(alpha / 2, np.asarray(n_design_rows, dtype=float) - 1)
             q_df = np.where(df > 0, stats.t.ppf(alpha / 2, np.where(df > 0, df, 1)), np.nan)
             n_eff = n_eff * (q_rows / q_df) ** 2
-            low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-            high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            # Zero variance makes n_eff infinite (scipy's beta overflows); handled below.
+            usable = interior & np.isfinite(n_eff)
+            low[usable] = stats.beta.ppf(alpha / 2, n_eff[usable] * p[usable], n_eff[usable] * (1 - p[usable]) + 1)
+            high[usable] = stats.beta.ppf(1 - alpha / 2, n_eff[usable] * p[usable] + 1,
+                                          n_eff[usable] * (1 - p[usable]))
         elif method == "wilson":
             n_eff = p * (1 - p) / var
             low, high = _wilson(p, n_eff, q)
@@ -121,6 +124,11 @@ def proportion_ci(method: str, p: np.ndarray, var: np.ndarray, df: np.ndarray, l
                     lik.first_s1[i], lik.first_dev[i], lik.dispersion[i], lik.n_model_rows[i])
         else:  # pragma: no cover - validated by the caller
             raise ValueError(method)
+
+    # A proportion inside (0, 1) with zero variance (e.g. identical PSU means): every method's
+    # interval shrinks to the estimate itself.
+    zero_var = (p > 0) & (p < 1) & (var == 0) & (df > 0)
+    low, high = np.where(zero_var, p, low), np.where(zero_var, p, high)
 
     edge = ((p <= 0) | (p >= 1)) & np.isfinite(p) & (df > 0)
     if edge.any():

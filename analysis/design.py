@@ -37,11 +37,11 @@ Kish's effective sample size instead of degenerating; Wald limits are clipped to
 does not reach the cutoff (R returns NA) the profile equation is solved exactly.
 
 Performance: the constructor factorises strata and PSUs once.  Every estimator sums the
-weights and weighted values of the rows into "atoms" (last-stage variance units crossed with
-calibration cells) with one ``np.bincount`` over ``atom * D + domain`` (all domains of an
-indicator in one pass; variable-independent sums are cached per ``by``), and the variance,
-calibration residuals and strata are computed from those atom totals through small sparse
-matrices, never from copies of the data.
+weighted values of the rows by (PSU, domain) -- and, after calibration, by (calibration cell,
+domain) -- with one ``np.bincount`` per level over ``group * D + domain`` (all domains of an
+indicator in one pass; the sums of weights are cached per ``by``); the variance, calibration
+residuals and strata are then computed from those small tables through small dense or
+sparse matrices, never from copies of the data or loops over rows, PSUs or domains.
 """
 from __future__ import annotations
 
@@ -688,59 +688,56 @@ class SurveyDesign:
         self._numeric(column)
         return self._s.factor_cache[("zeroed", column)]
 
-    # Atoms: the finest cells the variance needs (variance units x calibration cells) -----
-    def _atoms(self) -> "_Atoms":
-        if "atoms" in self._cache:
-            return self._cache["atoms"]
-        s = self._s
-        n = s.n
-        last = s.stages[-1]
-        if not self._cal:
-            code, n_atoms = last.unit, last.n_units
-        else:
-            combined = last.unit.astype(np.int64)
-            for step in self._cal:
-                combined = combined * step.n_cells + step.cell
-            code, uniq = pd.factorize(combined, sort=False)
-            code = code.astype(np.int64)
-            n_atoms = len(uniq)
-        first = np.empty(n_atoms, np.int64)
-        first[code[::-1]] = np.arange(n - 1, -1, -1)
-        cols = np.arange(n_atoms)
-        unit_mats = tuple(
-            sparse.csr_matrix((np.ones(n_atoms), (st.unit[first], cols)),
-                              shape=(st.n_units, n_atoms)) for st in s.stages)
-        pos = (self._w > 0).astype(float)
-        den = np.bincount(code, weights=pos, minlength=n_atoms)
-        cell_mats, cs = [], []
-        for step in self._cal:
-            cell_mats.append(sparse.csr_matrix((np.ones(n_atoms), (step.cell[first], cols)),
-                                               shape=(step.n_cells, n_atoms)))
-            num = np.bincount(code, weights=step.c * pos, minlength=n_atoms)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cs.append(np.where(den > 0, num / den, 0.0))
-        atoms = _Atoms(code=code, n=n_atoms, unit_mats=unit_mats, cell_mats=tuple(cell_mats),
-                       c=tuple(cs))
-        self._cache["atoms"] = atoms
-        return atoms
+    # Aggregation levels: last-stage variance units, and the cells of each calibration step --
+    def _levels(self) -> "_Levels":
+        """Row codes and multipliers of the sums the variance needs (cached per design).
 
-    def _dom_atoms(self, dom: "_Domains") -> "_DomAtoms":
-        """Per-domain sums that do not depend on the analysis variable (cached)."""
-        key = ("dom_atoms", dom.by)
+        Level 0 groups rows by last variance-stage unit (multiplier 1); level j >= 1 groups
+        them by the cells of calibration step j with multiplier ``c_j`` (R's residualisation
+        needs ``E_j' (c_j * x)``).  Upper stages are sparse aggregations of level 0.
+        """
+        if "levels" in self._cache:
+            return self._cache["levels"]
+        s = self._s
+        last = s.stages[-1]
+        w = self._w
+        codes = [last.unit] + [step.cell for step in self._cal]
+        sizes = [last.n_units] + [step.n_cells for step in self._cal]
+        mult = [None] + [step.c for step in self._cal]
+        mw = [w] + [step.c * w for step in self._cal]
+        first = np.empty(last.n_units, np.int64)
+        first[last.unit[::-1]] = np.arange(s.n - 1, -1, -1)
+        cols = np.arange(last.n_units)
+        upper = tuple(
+            sparse.csr_matrix((np.ones(last.n_units), (st.unit[first], cols)),
+                              shape=(st.n_units, last.n_units))
+            for st in s.stages[:-1]) + (None,)
+        levels = _Levels(codes=tuple(codes), sizes=tuple(sizes), mult=tuple(mult),
+                         mw=tuple(mw), upper=upper)
+        self._cache["levels"] = levels
+        return levels
+
+    def _dom_levels(self, dom: "_Domains") -> "_DomLevels":
+        """Per-domain sums that do not depend on the analysis variable (cached per ``by``)."""
+        key = ("dom_levels", dom.by)
         if key in self._cache:
             return self._cache[key]
-        at = self._atoms()
+        lv = self._levels()
         D = dom.D
         w = self._w
         inscope = dom.codes >= 0
-        code = np.where(inscope, at.code * D + dom.codes, at.n * D)
-        A0 = np.bincount(code, weights=w, minlength=at.n * D + 1)[:-1].reshape(at.n, D)
+        codes, B0 = [], []
+        for code_g, size_g, mw_g in zip(lv.codes, lv.sizes, lv.mw):
+            cd = np.where(inscope, code_g * D + dom.codes, size_g * D)
+            codes.append(cd)
+            B0.append(np.bincount(cd, weights=mw_g, minlength=size_g * D + 1)[:-1]
+                      .reshape(size_g, D))
         d = dom.codes[inscope]
         wi = w[inscope]
         n_pos = np.bincount(d, weights=(wi > 0).astype(float), minlength=D)
         sw2 = np.bincount(d, weights=wi * wi, minlength=D)
         rows = np.bincount(d, minlength=D).astype(float)
-        out = _DomAtoms(code=code, A0=A0, n_pos=n_pos, sw2=sw2, rows=rows)
+        out = _DomLevels(codes=tuple(codes), B0=tuple(B0), n_pos=n_pos, sw2=sw2, rows=rows)
         self._cache[key] = out
         return out
 
@@ -760,31 +757,32 @@ class SurveyDesign:
                                     "value (R: na.rm=TRUE)")
         return missing
 
-    def _sums(self, column: str, dom: "_Domains", na_rm: bool, squares: bool = False):
-        """Atom x domain sums of w and w*y, domain counts and Kish sums, for one variable."""
-        at = self._atoms()
-        da = self._dom_atoms(dom)
+    def _sums(self, column: str, dom: "_Domains", na_rm: bool):
+        """Sums of the weights and weighted values of one variable at every level.
+
+        Returns ``(B0, B1, n, sw2, missing)``: lists (one per level) of ``(size, D)``
+        arrays of sums of ``m * w`` and ``m * w * y`` by (group, domain), the domains'
+        respondent counts and sums of squared weights, and the rows left out as missing.
+        """
+        lv = self._levels()
+        dl = self._dom_levels(dom)
         D = dom.D
-        w = self._w
         y0 = self._zeroed(column)
         missing = self._valid_rows(self._missing(column), dom, column, na_rm)
-        size = at.n * D + 1
         if missing is None:
-            code, A0, n, sw2 = da.code, da.A0, da.n_pos, da.sw2
+            codes, B0, n, sw2 = dl.codes, dl.B0, dl.n_pos, dl.sw2
         else:
-            code = np.where(missing, at.n * D, da.code)
-            A0 = np.bincount(code, weights=w, minlength=size)[:-1].reshape(at.n, D)
+            codes = [np.where(missing, size_g * D, cd) for cd, size_g in zip(dl.codes, lv.sizes)]
+            B0 = [np.bincount(cd, weights=mw_g, minlength=size_g * D + 1)[:-1]
+                  .reshape(size_g, D) for cd, mw_g, size_g in zip(codes, lv.mw, lv.sizes)]
             keep = (dom.codes >= 0) & ~missing
             d = dom.codes[keep]
-            wk = w[keep]
+            wk = self._w[keep]
             n = np.bincount(d, weights=(wk > 0).astype(float), minlength=D)
             sw2 = np.bincount(d, weights=wk * wk, minlength=D)
-        wy = w * y0
-        A1 = np.bincount(code, weights=wy, minlength=size)[:-1].reshape(at.n, D)
-        A2 = None
-        if squares:
-            A2 = np.bincount(code, weights=wy * y0, minlength=size)[:-1].reshape(at.n, D)
-        return A0, A1, A2, n, sw2, missing
+        B1 = [np.bincount(cd, weights=mw_g * y0, minlength=size_g * D + 1)[:-1]
+              .reshape(size_g, D) for cd, mw_g, size_g in zip(codes, lv.mw, lv.sizes)]
+        return B0, B1, n, sw2, missing
 
     # Variance engine ------------------------------------------------------------------
     def _variance(self, terms: list, K: int, *, col_domain: np.ndarray | None = None,
@@ -795,30 +793,36 @@ class SurveyDesign:
         ``col[i]`` of a ``Kt``-column matrix, mapped to the K statistics by ``R`` (``(Kt, K)``,
         identity when ``None``).
         """
-        at = self._atoms()
-        Z = np.zeros((at.n, K))
-        for values, col, Kt, R in terms:
-            B = _bincount2(at.code, Kt, col, at.n, values)
-            Z += B if R is None else B @ R
-        return self._variance_atoms(Z, col_domain=col_domain, presence=presence)
+        lv = self._levels()
+        Zs = []
+        for code_g, size_g, m_g in zip(lv.codes, lv.sizes, lv.mult):
+            Z = np.zeros((size_g, K))
+            for values, col, Kt, R in terms:
+                vals = values if m_g is None else values * m_g
+                B = _bincount2(code_g, Kt, col, size_g, vals)
+                Z += B if R is None else B @ R
+            Zs.append(Z)
+        return self._variance_levels(Zs, col_domain=col_domain, presence=presence)
 
-    def _variance_atoms(self, Z: np.ndarray, *, col_domain: np.ndarray | None = None,
-                        presence: np.ndarray | None = None) -> np.ndarray:
-        """Linearised variance of the statistics whose influence totals per atom are ``Z``.
+    def _variance_levels(self, Zs: list, *, col_domain: np.ndarray | None = None,
+                         presence: np.ndarray | None = None) -> np.ndarray:
+        """Linearised variance from the level sums ``Zs`` of the influence values.
 
-        Calibration steps replace the linearised values by their residuals (R's
-        ``svyrecvar``); stages add R's multistage terms; strata apply the lonely-PSU rule.
+        ``Zs[0]`` holds the totals of the last variance-stage units, ``Zs[j]`` the
+        ``c_j``-weighted totals of calibration step j's cells.  Calibration replaces the
+        linearised values by their residuals (R's ``svyrecvar``); every stage adds its term
+        (R's ``multistage``); strata apply the lonely-PSU rule.
         """
-        at = self._atoms()
+        lv = self._levels()
         gammas = []
         for j, step in enumerate(self._cal):
-            F = at.cell_mats[j] @ (at.c[j][:, None] * Z)
+            F = Zs[j + 1]
             for l in range(j):
                 F = F - self._cal_cross(j, l) @ gammas[l]
             gammas.append(step.H @ F)
-        total = np.zeros(Z.shape[1])
+        total = np.zeros(Zs[0].shape[1])
         for k, st in enumerate(self._s.stages):
-            T = at.unit_mats[k] @ Z
+            T = Zs[0] if lv.upper[k] is None else lv.upper[k] @ Zs[0]
             for step, gamma in zip(self._cal, gammas):
                 T = T - self._cal_unit_matrix(step, k) @ gamma
             total += self._stage_variance(st, T, first=(k == 0), col_domain=col_domain,
@@ -942,42 +946,53 @@ class SurveyDesign:
         """
         return self._mean_like("total", variable, by, level, deff, na_rm)
 
-    def _deff(self, var, A0, A1, A2, n, statistic, deff):
-        """R's deff: variance over that of SRS without (or with) replacement."""
-        sw = A0.sum(axis=0)
-        swy = A1.sum(axis=0)
-        swyy = A2.sum(axis=0)
+    def _deff(self, var, sw, mean, ss, n, statistic, deff):
+        """R's deff: variance over that of SRS without (or with) replacement.
+
+        ``ss`` is the weighted sum of squares about the domain mean, per domain.
+        """
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = swy / sw
-            ss = np.maximum(swyy - 2 * mean * swy + mean * mean * sw, 0.0)
             vy = ss / sw * n / (n - 1)             # svyvar
             vsrs = vy / n if deff == "replace" else vy * (sw - n) / (sw * n)
             if statistic == "total":
                 vsrs = vsrs * sw * sw
             return np.where(n > 1, var / vsrs, np.nan)
 
+    def _sum_squares(self, column: str, dom: "_Domains", missing, mean) -> np.ndarray:
+        """Weighted sum of squares of ``column`` about each domain's mean (one pass)."""
+        rows = dom.codes >= 0
+        if missing is not None:
+            rows &= ~missing
+        d = dom.codes[rows]
+        resid = self._zeroed(column)[rows] - mean[d]
+        return np.bincount(d, weights=self._w[rows] * resid * resid, minlength=dom.D)
+
     def _mean_like(self, statistic, variable, by, level, deff, na_rm) -> Estimate:
         _check_level(level)
         _check_deff(deff)
         self._numeric(variable)
         dom = self._domains(by)
-        A0, A1, A2, n, sw2, missing = self._sums(variable, dom, na_rm, squares=bool(deff))
-        sw = A0.sum(axis=0)
-        swy = A1.sum(axis=0)
+        B0, B1, n, sw2, missing = self._sums(variable, dom, na_rm)
+        sw = B0[0].sum(axis=0)
+        swy = B1[0].sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             if statistic == "total":
                 est = swy
-                Z = A1
+                Zs = B1
             else:
                 est = swy / sw
-                Z = (A1 - A0 * est) / sw
-        var = self._variance_atoms(Z, col_domain=np.arange(dom.D),
-                                   presence=self._presence(dom, missing))
+                Zs = [(b1 - b0 * est) / sw for b0, b1 in zip(B0, B1)]
+        var = self._variance_levels(Zs, col_domain=np.arange(dom.D),
+                                    presence=self._presence(dom, missing))
         se = np.sqrt(var)
         df = self._domain_df(dom)
         low, high = _ci.wald_ci(est, se, df, level)
-        deff_v = (self._deff(var, A0, A1, A2, n, statistic, deff) if deff
-                  else np.full(dom.D, np.nan))
+        deff_v = np.full(dom.D, np.nan)
+        if deff:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = swy / sw
+            ss = self._sum_squares(variable, dom, missing, mean)
+            deff_v = self._deff(var, sw, mean, ss, n, statistic, deff)
         with np.errstate(invalid="ignore", divide="ignore"):
             n_eff = sw * sw / sw2
         table = build_table(dom.index, {"estimate": est, "se": se, "ci_low": low,
@@ -1033,14 +1048,14 @@ class SurveyDesign:
         _check_deff(deff)
         self._binary(variable)
         dom = self._domains(by)
-        A0, A1, _, n, sw2, missing = self._sums(variable, dom, na_rm)
-        sw = A0.sum(axis=0)
-        swy = A1.sum(axis=0)
+        B0, B1, n, sw2, missing = self._sums(variable, dom, na_rm)
+        sw = B0[0].sum(axis=0)
+        swy = B1[0].sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = swy / sw
-            Z = (A1 - A0 * p) / sw
-        var = self._variance_atoms(Z, col_domain=np.arange(dom.D),
-                                   presence=self._presence(dom, missing))
+            Zs = [(b1 - b0 * p) / sw for b0, b1 in zip(B0, B1)]
+        var = self._variance_levels(Zs, col_domain=np.arange(dom.D),
+                                    presence=self._presence(dom, missing))
         df = self._domain_df(dom)
         with np.errstate(invalid="ignore", divide="ignore"):
             n_eff = sw * sw / sw2
@@ -1054,7 +1069,7 @@ class SurveyDesign:
                                              n_design_rows=n_rows, n_kish=n_eff, lik=lik)
         deff_v = np.full(dom.D, np.nan)
         if deff:
-            deff_v = self._deff(var, A0, A1, A1, n, "mean", deff)   # y*y == y for 0/1
+            deff_v = self._deff(var, sw, p, sw * p * (1 - p), n, "mean", deff)  # y is 0/1
         table = build_table(dom.index, {"estimate": p, "se": np.sqrt(var), "ci_low": low,
                                         "ci_high": high, "df": df, "n": n, "n_eff": n_eff,
                                         "deff": deff_v})
@@ -1082,7 +1097,7 @@ class SurveyDesign:
         if missing is None:
             if self._cal:
                 return np.full(dom.D, float(self._s.n))
-            return self._dom_atoms(dom).rows
+            return self._dom_levels(dom).rows
         keep = ~missing
         if self._cal:
             return np.full(dom.D, float(keep.sum()))
@@ -1169,23 +1184,30 @@ class SurveyDesign:
         dom = self._domains(by)
         y_missing = codes < 0
         missing = self._valid_rows(y_missing if y_missing.any() else None, dom, variable, na_rm)
-        at = self._atoms()
-        da = self._dom_atoms(dom)
+        lv = self._levels()
+        dl = self._dom_levels(dom)
         w = self._w
         D = dom.D
         K = D * C
         ok = (dom.codes >= 0) & ~y_missing
-        code = np.where(ok, da.code * C + np.maximum(codes, 0), at.n * K)
-        A = np.bincount(code, weights=w, minlength=at.n * K + 1)[:-1].reshape(at.n, D, C)
-        A0 = A.sum(axis=2)
-        sw = A0.sum(axis=0)
-        swc = A.sum(axis=0).ravel()
+        cat = np.maximum(codes, 0)
         col_domain = np.repeat(np.arange(D), C)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p = swc / sw[col_domain]
-            Z = ((A - p.reshape(D, C)[None] * A0[:, :, None]) / sw[None, :, None]).reshape(at.n, K)
-        var = self._variance_atoms(Z, col_domain=col_domain,
-                                   presence=self._presence(dom, y_missing))
+        Zs, sw, swc, p = [], None, None, None
+        for g, (cd, size_g, mw_g) in enumerate(zip(dl.codes, lv.sizes, lv.mw)):
+            code = np.where(ok, cd * C + cat, size_g * K)
+            A = np.bincount(code, weights=mw_g, minlength=size_g * K + 1)[:-1].reshape(
+                size_g, D, C)
+            A0 = A.sum(axis=2)
+            if g == 0:
+                sw = A0.sum(axis=0)
+                swc = A.sum(axis=0).ravel()
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    p = swc / sw[col_domain]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                Zs.append(((A - p.reshape(D, C)[None] * A0[:, :, None])
+                           / sw[None, :, None]).reshape(size_g, K))
+        var = self._variance_levels(Zs, col_domain=col_domain,
+                                    presence=self._presence(dom, y_missing))
         d_ok = dom.codes[ok]
         c_ok = codes[ok]
         w_ok = w[ok]
@@ -1422,21 +1444,21 @@ class SurveyDesign:
 
 
 @dataclass(frozen=True, eq=False)
-class _Atoms:
-    """Rows grouped by (last variance-stage unit, calibration cells): influence values are
-    summed to atoms once, and everything else works on atom totals."""
+class _Levels:
+    """Groupings of rows whose sums the variance needs: level 0 = last variance-stage
+    units, level j = cells of calibration step j (rows weighted by the step's ``c``)."""
 
-    code: np.ndarray          # (n,) atom of each row
-    n: int
-    unit_mats: tuple          # per variance stage: sparse (n_units x n_atoms) indicator
-    cell_mats: tuple          # per calibration step: sparse (n_cells x n_atoms) indicator
-    c: tuple                  # per calibration step: (n_atoms,) the step's c value
+    codes: tuple              # per level: (n,) group of each row
+    sizes: tuple              # per level: number of groups
+    mult: tuple               # per level: (n,) row multiplier, None for level 0
+    mw: tuple                 # per level: (n,) multiplier times weight
+    upper: tuple              # per variance stage: sparse aggregation of level 0 (None: itself)
 
 
 @dataclass(frozen=True, eq=False)
-class _DomAtoms:
-    code: np.ndarray          # (n,) atom * D + domain, or the sentinel n_atoms * D
-    A0: np.ndarray            # (n_atoms, D) sums of weights
+class _DomLevels:
+    codes: tuple              # per level: (n,) group * D + domain, or the sentinel size * D
+    B0: tuple                 # per level: (size, D) sums of m * w
     n_pos: np.ndarray         # (D,) rows of positive weight
     sw2: np.ndarray           # (D,) sums of squared weights
     rows: np.ndarray          # (D,) rows (any weight) -- R's nrow() of the domain design

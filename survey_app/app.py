@@ -5,6 +5,11 @@ Pages are registered in :data:`PAGES`; adding a page is one line there. A page i
 ``if __name__ == "__main__": render()`` (Streamlit runs page files as ``__main__``;
 tests import them without drawing anything). Its interface texts go through
 :mod:`survey_app.i18n`; wrap its body in :func:`survey_app.ui.error_boundary`.
+
+Each page lists the roles that see it in the menu (``roles``), and its ``render()`` starts
+with ``survey_app.auth.require_role(...)``: the menu only offers, the page itself refuses.
+While nobody is signed in the only page is the sign-in page (on the very first start it
+asks for the first administrator).
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from survey_app.auth import ROLES, account_sidebar, current_user  # noqa: E402
+from survey_app.errors import SurveyAppError  # noqa: E402
 from survey_app.i18n import t  # noqa: E402
 from survey_app.ui import language_selector  # noqa: E402
 
@@ -37,24 +44,47 @@ class PageSpec:
     title_en: str
     icon: str
     url_path: str
+    #: Roles whose menu offers the page (the page itself also calls ``require_role``).
+    roles: tuple[str, ...]
 
     def __post_init__(self) -> None:
         if self.url_path == Path(self.path).stem:
             raise ValueError(
                 f"url_path {self.url_path!r} equals the file name of {self.path!r}; choose another url_path"
             )
+        if not self.roles or set(self.roles) - set(ROLES):
+            raise ValueError(f"page {self.path!r}: roles must be some of {', '.join(ROLES)}, got {self.roles!r}")
 
 
 #: The app's pages in menu order; the first one opens by default.
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/interview.py", "访问", "Interview", ":material/edit_note:", "interviewing"),
-    PageSpec("pages/planning.py", "抽样设计", "Sample design", ":material/calculate:", "sample-design"),
+    PageSpec("pages/interview.py", "访问", "Interview", ":material/edit_note:", "interviewing", ("interviewer",)),
+    PageSpec("pages/planning.py", "抽样设计", "Sample design", ":material/calculate:", "sample-design",
+             ("statistician",)),
+    PageSpec("pages/questionnaires_admin.py", "问卷管理", "Questionnaires", ":material/description:", "questionnaires",
+             ("administrator",)),
+    PageSpec("pages/import_responses.py", "导入访问数据", "Import interviews", ":material/upload_file:", "import",
+             ("administrator",)),
+    PageSpec("pages/review.py", "质量控制与审核", "Quality control", ":material/rule:", "quality-control",
+             ("administrator", "statistician")),
+    PageSpec("pages/admin.py", "系统管理", "Administration", ":material/admin_panel_settings:", "administration",
+             ("administrator",)),
 )
+#: The only page while nobody is signed in.
+SIGN_IN = PageSpec("pages/signin.py", "登录", "Sign in", ":material/login:", "sign-in", ROLES)
 
 
 def main() -> None:
     st.set_page_config(page_title="放心消费调查 Survey", page_icon=":material/fact_check:", layout="centered")
     lang = language_selector()
+    try:
+        user = current_user()
+    except SurveyAppError as exc:  # the accounts' database cannot be opened
+        st.error(t("app.error_store", lang))
+        st.caption(t("app.error_detail", lang, detail=exc))
+        st.stop()
+    # This session's navigation holds only the user's pages; each page checks again.
+    specs = [SIGN_IN] if user is None else [spec for spec in PAGES if user.roles & set(spec.roles)]
     pages = [
         st.Page(
             spec.path,
@@ -63,9 +93,11 @@ def main() -> None:
             url_path=spec.url_path,
             default=index == 0,
         )
-        for index, spec in enumerate(PAGES)
+        for index, spec in enumerate(specs)
     ]
     st.sidebar.caption(t("app.title", lang))
+    if user is not None:
+        account_sidebar(user)
     st.navigation(pages).run()
 
 

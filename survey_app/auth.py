@@ -42,6 +42,7 @@ for a user take the :class:`User` and call :func:`authorize`.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -83,10 +84,13 @@ __all__ = [
     "SessionExpiredError",
     "SetupError",
     "User",
+    "audit",
     "authorize",
     "check_own_interview",
     "export_responses",
     "redact_contact_details",
+    "require_role",
+    "session_state_for",
 ]
 
 Role = Literal["interviewer", "statistician", "administrator"]
@@ -357,8 +361,7 @@ class Accounts:
         self.max_failures, self.lockout = max_failures, lockout
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._engine = _create_engine(self.url)
-        # Verifying against this keeps an unknown user name as slow as a wrong password.
-        self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+        self._dummy_hash: str | None = None
         try:
             _metadata.create_all(self._engine)
         except SQLAlchemyError as exc:
@@ -517,6 +520,8 @@ class Accounts:
                 sa.select(_users).where(sa.func.lower(_users.c.username) == username.strip().lower())
             ).one_or_none()
         if row is None or row.password_hash is None or not row.active:
+            # Verifying anyway keeps an unknown user name as slow as a wrong password.
+            self._dummy_hash = self._dummy_hash or self.hasher.hash(secrets.token_hex(16))
             self._verify(self._dummy_hash, password)
             self._record_quietly(username.strip()[:100] or "?", "sign_in_failed", {"reason": "unknown or disabled"})
             raise AuthenticationError("wrong user name or password, or the account is disabled")
@@ -653,7 +658,10 @@ class Accounts:
     # -- audit log -----------------------------------------------------------------------
 
     def record(self, actor: str, action: str, target: str, detail: Mapping[str, Any] | None = None) -> None:
-        """Append to the audit log. ``actor`` is a user name, or e.g. ``"cli:root"`` for scripts."""
+        """Append to the audit log. ``actor`` is a user name, or e.g. ``"cli:root"`` for scripts.
+
+        ``detail`` is stored as JSON (values that JSON cannot hold are written as text).
+        """
         for name, value in (("actor", actor), ("action", action)):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidAccountError(f"{name} must be a non-empty string, got {value!r}")
@@ -793,6 +801,39 @@ class _Guard:
         if isinstance(exc, SQLAlchemyError) and not isinstance(exc, IntegrityError):
             raise AuthError(f"the accounts database {_safe_url(self._url)} failed: {_detail(exc)}") from exc
         return False
+
+
+@functools.lru_cache(maxsize=8)
+def _accounts_for(url: str) -> Accounts:
+    return Accounts(url)
+
+
+def audit(
+    actor: str, action: str, target: str, detail: Mapping[str, Any] | None = None, *, url: str | None = None
+) -> None:
+    """Append one entry to the audit log of the response database.
+
+    The one audit log of the app: sign-ins, user changes, exports, backups and review
+    decisions all go here, and administrators read it with :meth:`Accounts.audit_log`.
+
+    Parameters
+    ----------
+    actor : str
+        Who did it: a user name (``user.username``), or e.g. ``"cli:root"`` for scripts.
+    action : str
+        What was done, a short verb such as ``"approve"`` or ``"export"``.
+    target : str
+        What it was done to (an interview id, a file name, a user name).
+    detail : Mapping, optional
+        Anything else worth keeping (a reason, counts), stored as JSON.
+    url : str, optional
+        The database; default ``SURVEY_DB_URL`` or ``data/survey.db``.
+
+    Examples
+    --------
+    >>> audit(user.username, "reject", interview_id, {"reason": "too fast"})   # doctest: +SKIP
+    """
+    _accounts_for(url if url is not None else default_url()).record(actor, action, target, detail)
 
 
 # -- permission checks ---------------------------------------------------------------------
@@ -1094,9 +1135,18 @@ def current_user() -> User | None:
     return None
 
 
+def session_state_for(session: Session) -> dict[str, str]:
+    """The browser-session state that makes a browser session signed in as ``session``.
+
+    :func:`start_session` stores exactly this; tests seed ``AppTest.session_state`` with it.
+    """
+    return {_TOKEN_KEY: session.token}
+
+
 def start_session(session: Session) -> None:
     """Keep a new session's token in this browser session (after a successful sign-in)."""
-    st.session_state[_TOKEN_KEY] = session.token
+    for key, value in session_state_for(session).items():
+        st.session_state[key] = value
     st.session_state.pop(_NOTICE_KEY, None)
 
 

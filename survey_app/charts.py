@@ -265,9 +265,10 @@ def frequency_chart(
     *,
     choice: str,
     group: str | None = None,
+    stacked: bool = False,
     lang: str = "zh",
 ) -> alt.Chart:
-    """Weighted shares of a question's answers as horizontal bars (grouped by ``group``).
+    """Weighted shares of a question's answers as horizontal bars.
 
     Parameters
     ----------
@@ -277,30 +278,49 @@ def frequency_chart(
     choice : str
         Column with the answer labels, shown in the order of the frame.
     group : str, optional
-        Column with the group (e.g. district) names: one bar per group within each answer.
+        Column with the group (e.g. district) names, shown in the order of the frame.
+    stacked : bool
+        With ``group``: one bar per group divided into its answers (for a single-choice
+        question, whose shares add up to 1); otherwise one bar per group within each answer.
     """
     needed = (choice, "estimate") + ((group,) if group else ())
     _check_columns(frame, "frame", needed)
+    if stacked and not group:
+        raise ChartError("stacked=True needs group: the column whose groups get one bar each")
     data = frame[list(needed)].rename(columns={choice: "choice_label", **({group: "group_label"} if group else {})})
+    answers = list(dict.fromkeys(data["choice_label"]))
     tooltip = [
         alt.Tooltip("choice_label:N", title=t("charts.choice", lang)),
         alt.Tooltip("estimate:Q", title=t("charts.share", lang), format=".1%"),
     ]
-    encoding = {
-        "y": alt.Y("choice_label:N", sort=list(dict.fromkeys(data["choice_label"])), title=None,
-                   axis=alt.Axis(labelLimit=260)),
-        "x": alt.X("estimate:Q", title=t("charts.share", lang), axis=alt.Axis(format=".0%"),
-                   scale=alt.Scale(domain=[0, max(0.05, float(np.nanmax(data["estimate"].to_numpy(float), initial=0)))])),
-    }
+    share_axis = alt.Axis(format=".0%")
     if group:
         groups = list(dict.fromkeys(data["group_label"]))
-        encoding["yOffset"] = alt.YOffset("group_label:N", sort=groups)
-        encoding["color"] = alt.Color("group_label:N", sort=groups, title=t("charts.group", lang))
         tooltip.insert(0, alt.Tooltip("group_label:N", title=t("charts.group", lang)))
-        height = max(120, 14 * len(data) + 10 * data["choice_label"].nunique())
+    if stacked:
+        data["order"] = data["choice_label"].map({label: i for i, label in enumerate(answers)})
+        encoding = {
+            "y": alt.Y("group_label:N", sort=groups, title=None, axis=alt.Axis(labelLimit=220)),
+            "x": alt.X("estimate:Q", stack="zero", title=t("charts.share", lang), axis=share_axis,
+                       scale=alt.Scale(domain=[0, 1])),
+            "color": alt.Color("choice_label:N", sort=answers, title=t("charts.choice", lang),
+                               scale=alt.Scale(scheme="tableau10")),
+            "order": alt.Order("order:Q"),
+        }
+        height = max(80, 26 * len(groups))
     else:
-        encoding["color"] = alt.value("#1565c0")
-        height = max(60, 26 * len(data))
+        top = max(0.05, float(np.nanmax(data["estimate"].to_numpy(float), initial=0)))
+        encoding = {
+            "y": alt.Y("choice_label:N", sort=answers, title=None, axis=alt.Axis(labelLimit=260)),
+            "x": alt.X("estimate:Q", title=t("charts.share", lang), axis=share_axis, scale=alt.Scale(domain=[0, top])),
+        }
+        if group:
+            encoding["yOffset"] = alt.YOffset("group_label:N", sort=groups)
+            encoding["color"] = alt.Color("group_label:N", sort=groups, title=t("charts.group", lang))
+            height = max(120, 12 * len(data) + 8 * len(answers))
+        else:
+            encoding["color"] = alt.value("#1565c0")
+            height = max(60, 26 * len(data))
     return alt.Chart(data).mark_bar().encode(tooltip=tooltip, **encoding).properties(height=height)
 
 

@@ -145,11 +145,22 @@ def _put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | 
         cell.number_format = number_format
 
 
-def _display_width(value: Any) -> int:
-    text = str(value)
-    longest = max((sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-                   for line in text.split("\n")), default=0)
-    return longest
+class _WideCharacters(dict):
+    """``str.translate`` table keeping East Asian wide and fullwidth characters, dropping the
+    rest; filled per character on first sight, so counting runs in C."""
+
+    def __missing__(self, code: int) -> str | None:
+        kept = chr(code) if unicodedata.east_asian_width(chr(code)) in "WF" else None
+        self[code] = kept
+        return kept
+
+
+_WIDE = _WideCharacters()
+
+
+def _line_widths(text: str) -> list[int]:
+    """Display width of each line of ``text``: wide (CJK) characters count double."""
+    return [len(line) + len(line.translate(_WIDE)) for line in text.split("\n")]
 
 
 def _table(ws: Worksheet, top: int, columns: Sequence[tuple[str, str, str | None]], rows: Sequence[dict[str, Any]],
@@ -190,25 +201,34 @@ def _fit_columns(ws: Worksheet, *, header_row: int, maximum: int = 60, minimum: 
     Row heights are set for wrapped cells, because neither Excel nor LibreOffice grows a
     row on opening a file.
     """
+    rows = list(ws.iter_rows(min_row=header_row))
+    lines_of: dict[str, list[int]] = {}  # line widths of each distinct text, computed once
     widths: dict[int, int] = {}
-    for row in ws.iter_rows(min_row=header_row):
+    for row in rows:
         for cell in row:
-            if cell.value is None:
+            value = cell.value
+            if value is None:
                 continue
-            width = 12 if isinstance(cell.value, (int, float)) else _display_width(cell.value) + 2
+            if isinstance(value, (int, float)):
+                width = 12
+            else:
+                text = str(value)
+                if text not in lines_of:
+                    lines_of[text] = _line_widths(text)
+                width = max(lines_of[text]) + 2
             if cell.row == header_row:
                 width = min(width, 24)  # headers wrap rather than widen the column
             widths[cell.column] = max(widths.get(cell.column, 0), width)
     for column, width in widths.items():
         widths[column] = max(minimum, min(maximum, width))
         ws.column_dimensions[get_column_letter(column)].width = widths[column]
-    for row in ws.iter_rows(min_row=header_row):
+    for row in rows:
         lines = 1
         for cell in row:
             needed = 1
             if isinstance(cell.value, str):
                 room = widths.get(cell.column, minimum) - 1
-                needed = sum(max(1, math.ceil(_display_width(part) / room)) for part in cell.value.split("\n"))
+                needed = sum(max(1, math.ceil(width / room)) for width in lines_of[cell.value])
             cell.alignment = _WRAP if needed > 1 or cell.row == header_row else _TOP
             lines = max(lines, needed)
         if lines > 1:  # 16 points a line fits Calibri 11 and the CJK fallback font

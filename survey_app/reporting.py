@@ -442,12 +442,29 @@ def _add_multiple_indicators(data: pd.DataFrame, form: Questionnaire) -> pd.Data
     for question in form.questions:
         if question.type != "select_multiple" or question.name not in data.columns:
             continue
-        answered = data[question.name].map(lambda v: isinstance(v, str) and bool(v.strip()))
-        chosen = data[question.name].map(lambda v: set(v.split()) if isinstance(v, str) else set())
+        stripped = _strip(data[question.name])
+        answered = (stripped.notna() & (stripped != "")).to_numpy()
+        # one (row, code) pair per chosen code: vectorised set membership
+        chosen = stripped[answered].str.split().explode().dropna()
+        rows = data.index.get_indexer(chosen.index)
         for choice in form.choices(question):
-            new[_multiple_column(question.name, choice.name)] = np.where(
-                answered, chosen.map(lambda s, code=choice.name: float(code in s)), np.nan)
+            column = np.where(answered, 0.0, np.nan)
+            column[rows[(chosen == choice.name).to_numpy()]] = 1.0
+            new[_multiple_column(question.name, choice.name)] = column
     return pd.concat([data, pd.DataFrame(new, index=data.index)], axis=1) if new else data
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """Answers with surrounding blanks removed; NaN for anything that is not text."""
+    if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)):
+        return pd.Series(np.nan, index=values.index, dtype=object)
+    return values.str.strip()
+
+
+def _answered(values: pd.Series) -> pd.Series:
+    """Not missing and not blank text (numbers and other values count as answers)."""
+    stripped = _strip(values)
+    return values.notna() & ~(stripped == "")
 
 
 _FREQUENCY_COLUMNS = ["question", "label_zh", "label_en", "type", "code", "choice_zh", "choice_en", "count",
@@ -461,14 +478,16 @@ def _frequencies(design: SurveyDesign, form: Questionnaire, settings: ReportSett
     A select_multiple row is the share choosing that option; a number gets its mean.
     """
     data = design.data
+    weights = design.weights
+    positive = (weights > 0).to_numpy()
     rows: list[dict[str, Any]] = []
     for question in form.questions:
         if question.name not in data.columns or question.type in ("note", "text") or question.name == "consent":
             continue  # every respondent consented: the report covers them only
         base = {"question": question.name, "label_zh": question.label.zh, "label_en": question.label.get("en"),
                 "type": question.type}
-        answered = data[question.name].notna() & (data[question.name].astype(str).str.strip() != "")
-        if not (answered & (design.weights > 0)).any():
+        answered = _answered(data[question.name])
+        if not (answered.to_numpy() & positive).any():
             continue
         if question.type == "select_one":
             table = design.frequencies(question.name, ci_method=settings.ci_method, level=settings.level).to_frame()
@@ -480,13 +499,13 @@ def _frequencies(design: SurveyDesign, form: Questionnaire, settings: ReportSett
                 column = _multiple_column(question.name, choice.name)
                 table = design.proportion(column, ci_method=settings.ci_method, level=settings.level).to_frame()
                 row = table.loc[OVERALL]
-                count = int(np.nansum(data[column].to_numpy() * (design.weights.to_numpy() > 0)))
-                weighted = float(np.nansum(data[column].to_numpy() * design.weights.to_numpy()))
+                count = int(np.nansum(data[column].to_numpy() * positive))
+                weighted = float(np.nansum(data[column].to_numpy() * weights.to_numpy()))
                 rows.append({**base, **_frequency_row(row, choice, int(row["n"]), count, weighted)})
         else:
             row = design.mean(question.name, level=settings.level).to_frame().loc[OVERALL]
             rows.append({**base, "code": "mean", "choice_zh": "均值", "choice_en": "mean", "count": int(row["n"]),
-                         "weighted_count": float(design.weights[answered].sum()), "estimate": row["estimate"],
+                         "weighted_count": float(weights[answered].sum()), "estimate": row["estimate"],
                          "se": row["se"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"])})
     return pd.DataFrame(rows, columns=_FREQUENCY_COLUMNS)
 
@@ -503,18 +522,23 @@ def _frequency_row(row: pd.Series | None, choice: Any, n: int, count: int | None
 
 
 def _text_answers(frames: Mapping[str, pd.DataFrame], questionnaires: Mapping[str, Questionnaire]) -> pd.DataFrame:
-    rows = []
+    columns = ["questionnaire", "question", "label_zh", "interview_id", "district", "answer"]
+    parts = []
     for qid, data in frames.items():
         for question in questionnaires[qid].questions:
             if question.type != "text" or question.name not in data.columns:
                 continue
-            for _, row in data.iterrows():
-                answer = row[question.name]
-                if isinstance(answer, str) and answer.strip():
-                    rows.append({"questionnaire": qid, "question": question.name, "label_zh": question.label.zh,
-                                 "interview_id": row["interview_id"], "district": row.get(DOMAIN_COLUMN),
-                                 "answer": answer})
-    return pd.DataFrame(rows, columns=["questionnaire", "question", "label_zh", "interview_id", "district", "answer"])
+            stripped = _strip(data[question.name])
+            given = data.loc[(stripped.notna() & (stripped != "")).to_numpy()]
+            parts.append(pd.DataFrame({
+                "questionnaire": qid, "question": question.name, "label_zh": question.label.zh,
+                "interview_id": given["interview_id"].to_numpy(),
+                "district": given[DOMAIN_COLUMN].to_numpy() if DOMAIN_COLUMN in given.columns else None,
+                "answer": given[question.name].to_numpy()}, columns=columns))
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _versions() -> str:

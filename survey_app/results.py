@@ -474,7 +474,15 @@ def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, 
             rows.append({"group": group, "code": "mean", "choice_zh": "均值", "choice_en": "mean",
                          "estimate": row["estimate"], "se": row["se"], "ci_low": row["ci_low"],
                          "ci_high": row["ci_high"], "n": int(row["n"]), "count": int(row["n"])})
-    return pd.DataFrame(rows, columns=list(FREQUENCY_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(FREQUENCY_COLUMNS))
+    if by is None:
+        return table
+    # groups in the order of their codes in the questionnaire (districts: the census order)
+    known = {q.name: q for q in form.questions}
+    order = [c.name for c in form.choices(by)] if by in known and known[by].list_name else []
+    rank = {code: i for i, code in enumerate(order)}
+    position = table["group"].map(lambda g: rank.get(g, len(rank)))
+    return table.assign(_rank=position).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
 
 
 def _frequency_row(group, choice, row: pd.Series | None, total: int) -> dict:

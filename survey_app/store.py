@@ -1,7 +1,7 @@
 """The response store: interviews and their answers, saved as they are entered.
 
 One table, ``interviews``, holds one row per interview: its metadata, its status
-(``draft`` -> ``submitted``, or ``voided``), the screen the interviewer is on and the
+(``draft`` -> ``submitted`` -> ``approved`` or ``rejected`` after review, or ``voided``), the screen the interviewer is on and the
 answers as a JSON document. Every change is a conditional ``UPDATE`` on a revision
 counter (optimistic concurrency), so concurrent writers never silently overwrite each
 other, and nothing here is specific to one database: the default is an embedded SQLite
@@ -46,6 +46,7 @@ __all__ = [
     "InterviewNotFoundError",
     "InvalidArgumentError",
     "ResponseStore",
+    "ReviewStatus",
     "Status",
     "StoreError",
     "default_url",
@@ -55,9 +56,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "survey.db"
 ENV_VAR = "SURVEY_DB_URL"
 
-Status = Literal["draft", "submitted", "voided"]
+Status = Literal["draft", "submitted", "approved", "rejected", "voided"]
 STATUSES: tuple[str, ...] = get_args(Status)
-FrameStatus = Literal["draft", "submitted", "voided", "all"]
+#: ``"submitted"`` selects the interviews that count in estimates: submitted ones, whether
+#: awaiting review or approved; rejected and voided ones are left out.
+FrameStatus = Literal["draft", "submitted", "approved", "rejected", "voided", "all"]
+_COUNTED: tuple[str, ...] = ("submitted", "approved")
+#: Statuses a reviewer may set with :meth:`ResponseStore.set_status`, and those it may change.
+ReviewStatus = Literal["approved", "rejected", "voided"]
+_REVIEWED_FROM: tuple[str, ...] = ("submitted", "approved", "rejected")
 
 #: Columns of :meth:`ResponseStore.responses_frame` before the answer columns. The
 #: interview's district is ``sample_district`` because every questionnaire also asks a
@@ -151,7 +158,9 @@ _interviews = sa.Table(
     sa.Column("submitted_at", _UTCDateTime, nullable=True),
     sa.Column("updated_at", _UTCDateTime, nullable=False),
     sa.Column("void_reason", sa.Text, nullable=True),
-    sa.CheckConstraint("status IN ('draft', 'submitted', 'voided')", name="ck_interviews_status"),
+    sa.CheckConstraint(
+        "status IN ('draft', 'submitted', 'approved', 'rejected', 'voided')", name="ck_interviews_status"
+    ),
     sa.Index("ix_interviews_interviewer_status", "interviewer", "status"),
     sa.Index("ix_interviews_questionnaire_status", "questionnaire_id", "status"),
 )
@@ -175,7 +184,7 @@ class Interview:
         The sampled district (code from ``load_districts()``).
     psu : str
         The primary sampling unit within the district.
-    status : {"draft", "submitted", "voided"}
+    status : {"draft", "submitted", "approved", "rejected", "voided"}
     page : int
         Index of the questionnaire screen (group) the interviewer was last on.
     answers : Mapping[str, Any]
@@ -185,7 +194,7 @@ class Interview:
     started_at, submitted_at, updated_at : datetime
         Timezone-aware UTC times; ``submitted_at`` is None until submitted.
     void_reason : str or None
-        Why the interview was voided.
+        Why the interview was voided or rejected.
     """
 
     id: str
@@ -267,6 +276,7 @@ class ResponseStore:
         self._engine = _create_engine(self.url)
         try:
             _metadata.create_all(self._engine)
+            _allow_review_statuses(self._engine)
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"cannot open the response database {_safe_url(self.url)}: {exc.__class__.__name__}: "
@@ -353,8 +363,8 @@ class ResponseStore:
     def submit(self, interview_id: str, answers: Mapping[str, Any]) -> Interview:
         """Submit a draft with its final (cleaned) answers; idempotent.
 
-        Submitting an already submitted interview with the same answers returns it
-        unchanged; different answers, or a voided interview, raise
+        Submitting an already submitted (or reviewed) interview with the same answers returns
+        it unchanged; different answers, or a voided interview, raise
         :class:`InterviewClosedError` (stored data is never replaced silently).
         """
         final = _check_answers(answers)
@@ -375,9 +385,9 @@ class ResponseStore:
         stored = self.get_interview(interview_id)
         if result.rowcount == 1:
             return stored
-        if stored.status == "submitted" and dict(stored.answers) == final:
+        if stored.status in _REVIEWED_FROM and dict(stored.answers) == final:
             return stored
-        if stored.status == "submitted":
+        if stored.status in _REVIEWED_FROM:
             raise InterviewClosedError(
                 f"interview {interview_id} was already submitted with different answers; "
                 "the stored answers were kept. Start a new interview to record new answers."
@@ -434,13 +444,18 @@ class ResponseStore:
         status: FrameStatus = "submitted",
         wave: str | None = None,
     ) -> list[Interview]:
-        """Stored interviews, ordered by start time then id."""
+        """Stored interviews, ordered by start time then id.
+
+        ``status="submitted"`` gives the submitted and the approved ones (those that count).
+        """
         if status not in get_args(FrameStatus):
             raise InvalidArgumentError(
                 f"status must be one of {', '.join(map(repr, get_args(FrameStatus)))}, got {status!r}"
             )
         query = sa.select(_interviews)
-        if status != "all":
+        if status == "submitted":
+            query = query.where(_interviews.c.status.in_(_COUNTED))
+        elif status != "all":
             query = query.where(_interviews.c.status == status)
         if questionnaire_id is not None:
             query = query.where(_interviews.c.questionnaire_id == questionnaire_id)
@@ -464,8 +479,10 @@ class ResponseStore:
         questionnaire_id : str, optional
             Only this questionnaire's interviews. Its questions are columns even when
             nobody answered them (an empty frame still has every column).
-        status : {"submitted", "draft", "voided", "all"}
-            Which interviews.
+        status : {"submitted", "draft", "approved", "rejected", "voided", "all"}
+            Which interviews. ``"submitted"`` (the default) gives the interviews that count
+            in estimates: submitted ones, whether awaiting review or approved; rejected and
+            voided ones are left out.
         wave : str, optional
             Only this wave.
 
@@ -642,6 +659,118 @@ class ResponseStore:
                 conn.execute(_interviews.insert(), new)
         return ImportResult(stored=len(new), skipped_existing=len(existing))
 
+    # -- review (survey_app.review) ------------------------------------------------------
+
+    def set_status(
+        self, interview_id: str, status: ReviewStatus, *, reason: str | None, expected: Status
+    ) -> Interview:
+        """Record a reviewer's decision on a submitted interview; the answers stay as they are.
+
+        Parameters
+        ----------
+        interview_id : str
+        status : {"approved", "rejected", "voided"}
+            Approved interviews count in estimates like submitted ones; rejected and voided
+            ones do not.
+        reason : str or None
+            Why: required to reject or void (kept in ``void_reason``), None to approve.
+        expected : {"submitted", "approved", "rejected"}
+            The status the reviewer saw. If the interview has another one now, nothing is
+            changed (someone else decided meanwhile).
+
+        Returns
+        -------
+        Interview
+            The interview as stored afterwards.
+
+        Raises
+        ------
+        ConcurrentUpdateError
+            The interview's status is no longer ``expected``.
+
+        Notes
+        -----
+        Who decided and why goes to the audit log: :func:`survey_app.review.review_interview`
+        writes it and calls this method.
+        """
+        if status not in get_args(ReviewStatus):
+            raise InvalidArgumentError(
+                f"status must be one of {', '.join(map(repr, get_args(ReviewStatus)))}, got {status!r}"
+            )
+        if expected not in _REVIEWED_FROM:
+            raise InvalidArgumentError(
+                f"expected must be one of {', '.join(map(repr, _REVIEWED_FROM))} (only submitted interviews are "
+                f"reviewed), got {expected!r}"
+            )
+        if status == "approved":
+            if reason is not None:
+                raise InvalidArgumentError(f"an approval has no reason, got reason={reason!r}; pass None")
+        else:
+            reason = _text_arg("reason", reason, None)
+        _check_id(interview_id)
+        with self._write() as conn:
+            result = conn.execute(
+                _interviews.update()
+                .where(_interviews.c.id == interview_id, _interviews.c.status == expected)
+                .values(status=status, void_reason=reason, updated_at=self._now(),
+                        revision=_interviews.c.revision + 1)
+            )
+        stored = self.get_interview(interview_id)
+        if result.rowcount != 1:
+            raise ConcurrentUpdateError(
+                f"interview {interview_id} is {stored.status} now, not {expected}: it changed since it was "
+                "shown. Reload it and decide again"
+            )
+        return stored
+
+
+def _allow_review_statuses(engine: Engine) -> None:
+    """Widen the status check of a database created before interviews were reviewed."""
+    statuses = ", ".join(f"'{status}'" for status in STATUSES)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            table = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'interviews'"
+            ).scalar()
+            outdated = table is not None and "'approved'" not in table
+        elif engine.dialect.name == "postgresql":
+            check = conn.execute(sa.text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ck_interviews_status'"
+            )).scalar()
+            outdated = check is not None and "approved" not in check
+        else:
+            outdated = False
+    if not outdated:
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE interviews DROP CONSTRAINT IF EXISTS ck_interviews_status"))
+            conn.execute(sa.text(f"ALTER TABLE interviews ADD CONSTRAINT ck_interviews_status "
+                                 f"CHECK (status IN ({statuses}))"))
+        return
+    # SQLite cannot alter a check: the rows move to a table of the current schema, in one
+    # transaction (pysqlite would commit DDL statement by statement, hence one script).
+    dialect = engine.dialect
+    columns = ", ".join(column.name for column in _interviews.columns)
+    script = [
+        "BEGIN IMMEDIATE",
+        "ALTER TABLE interviews RENAME TO interviews_before_review",
+        *(f"DROP INDEX IF EXISTS {index.name}" for index in _interviews.indexes),
+        str(sa.schema.CreateTable(_interviews).compile(dialect=dialect)).strip(),
+        *(str(sa.schema.CreateIndex(index).compile(dialect=dialect)) for index in _interviews.indexes),
+        f"INSERT INTO interviews ({columns}) SELECT {columns} FROM interviews_before_review",
+        "DROP TABLE interviews_before_review",
+        "COMMIT",
+    ]
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.executescript(";\n".join(script) + ";")
+    except dialect.dbapi.Error as exc:  # the pool's rollback on close undoes the partial script
+        raise DatabaseError(f"cannot upgrade the interviews table of {_safe_url(str(engine.url))} to "
+                            f"the review statuses: {exc}; restore a backup or ask the administrator") from exc
+    finally:
+        raw.close()
+
 
 class _Transaction:
     """A connection context that turns driver errors into :class:`DatabaseError`."""
@@ -724,9 +853,23 @@ def _check_id(interview_id: str) -> None:
 def _text_arg(name: str, value: Any, max_length: int | None) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(f"{name} must be a non-empty string, got {value!r}")
-    value = value.strip()
+    value = _unicode(name, value.strip())
+    if "\x00" in value:
+        # SQLite would keep it, PostgreSQL refuses it: refuse it everywhere.
+        raise InvalidArgumentError(f"{name} {value[:20]!r} contains a NUL character (\\x00); remove it")
     if max_length is not None and len(value) > max_length:
         raise InvalidArgumentError(f"{name} {value[:20]!r}... is {len(value)} characters; at most {max_length} fit")
+    return value
+
+
+def _unicode(name: str, value: str) -> str:
+    """``value`` if it can be stored as UTF-8 (a lone surrogate cannot, in any database)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            f"{name} {value[:20]!r} is not valid Unicode text (it contains a lone surrogate); enter it again"
+        ) from None
     return value
 
 
@@ -738,7 +881,7 @@ def _check_answers(answers: Mapping[str, Any], *, allow_none: bool = False) -> d
     for name, value in answers.items():
         if not isinstance(name, str) or not name:
             raise InvalidArgumentError(f"question names must be non-empty strings, got {name!r}")
-        checked[name] = _check_value(name, value, allow_none=allow_none)
+        checked[_unicode("question name", name)] = _check_value(name, value, allow_none=allow_none)
     return checked
 
 
@@ -746,7 +889,7 @@ def _check_value(name: str, value: Any, *, allow_none: bool) -> Any:
     if value is None and allow_none:
         return None
     if isinstance(value, str):
-        return value
+        return _unicode(f"answer to {name!r}", value)
     if isinstance(value, bool):
         pass  # bool is an int subclass but no question type answers with it
     elif isinstance(value, int):
@@ -755,7 +898,7 @@ def _check_value(name: str, value: Any, *, allow_none: bool) -> Any:
         if math.isfinite(value):
             return value
     elif isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return list(value)
+        return [_unicode(f"answer to {name!r}", item) for item in value]
     elif hasattr(value, "item") and not isinstance(value, Iterable):
         # numpy scalars (from number widgets or pandas) -> Python numbers
         return _check_value(name, value.item(), allow_none=allow_none)

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.errors import SurveyError
+from survey_app.auth import require_role
 from survey_app.charts import forest_plot, target_chart, trend_chart, verdict_label
 from survey_app.i18n import current_language, register, t
 from survey_app.reporting import ReportSettings, ReportTables
@@ -85,6 +86,7 @@ _BADGE_COLORS = {"met": "green", "not met": "red", "inconclusive": "orange", "no
 
 def render() -> None:
     """Draw the dashboard."""
+    require_role("statistician")
     lang = current_language()
     with error_boundary():
         st.header(t("dashboard.title", lang))

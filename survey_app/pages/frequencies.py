@@ -11,6 +11,7 @@ import streamlit as st
 
 from analysis.errors import SurveyError
 from questionnaires import Questionnaire, load_districts, shipped_questionnaires
+from survey_app.auth import require_role
 from survey_app.charts import frequency_chart
 from survey_app.i18n import current_language, register, t
 from survey_app.results import (
@@ -67,6 +68,7 @@ _TABLE_TYPES = ("select_one", "select_multiple", "integer", "decimal")
 
 def render() -> None:
     """Draw the frequency tables page."""
+    require_role("statistician")
     lang = current_language()
     with error_boundary():
         st.header(t("frequencies.title", lang))
@@ -103,6 +105,8 @@ def render() -> None:
             return
         labels = _group_labels(form, by, lang)
         for question in questions:
+            if question.name == by:  # a question broken down by itself is a diagonal
+                continue
             _question(form, question, tables[question.name], by, labels, lang)
 
 
@@ -178,7 +182,8 @@ def _question(form: Questionnaire, question, table: pd.DataFrame | None, by: str
     st.caption(t("frequencies.respondents", lang) + ": "
                + ", ".join(f"{labels.get(g, g)} {int(n)}" for g, n in counts.items()))
     grouped = table.assign(group_label=[labels.get(g, g) for g in table["group"]])
-    show_chart(frequency_chart(grouped, choice=answer, group="group_label", lang=lang))
+    show_chart(frequency_chart(grouped, choice=answer, group="group_label", stacked=question.type == "select_one",
+                               lang=lang))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,14 @@
 
 Everything that must survive a refresh, a dropped connection or a server restart is in
 the response store or the URL: the query parameter ``interview`` holds the interview id
-(the store holds its answers and current screen), ``interviewer`` the interviewer's code
-and ``lang`` the language. Each answer is saved as it is entered. The decisions (which
-screen comes next, what is wrong) are in :mod:`survey_app.interview_flow`.
+(the store holds its answers and current screen) and ``lang`` the language. Each answer is
+saved as it is entered. The decisions (which screen comes next, what is wrong) are in
+:mod:`survey_app.interview_flow`.
+
+Only signed-in interviewers use the page, and only for their own interviews: the
+interviewer code is the account's user name, the drafts list shows only the account's
+drafts, and opening or changing another interviewer's interview is refused on the server
+(also in the answer callbacks, which run before the page).
 """
 from __future__ import annotations
 
@@ -14,15 +19,16 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from questionnaires import Question, Questionnaire, load_districts, shipped_questionnaires
+from questionnaires import Question, Questionnaire, load_districts
 from survey_app import interview_flow as flow
+from survey_app.auth import PermissionDeniedError, User, check_own_interview, current_user, require_role
 from survey_app.errors import SurveyAppError
 from survey_app.i18n import current_language, register, t
+from survey_app.review import available_questionnaires
 from survey_app.store import Interview, InterviewNotFoundError, InvalidArgumentError, ResponseStore
 from survey_app.ui import error_boundary, get_store, tablet_style
 
 INTERVIEW_PARAM = "interview"
-INTERVIEWER_PARAM = "interviewer"
 # Times are stored in UTC and shown in Nantong's time.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _ATTEMPTED = "_interview_attempted"  # (interview id, screen) whose Next was refused
@@ -44,10 +50,6 @@ register(
         "field_separator": {"zh": "、", "en": ", "},
         "drafts_title": {"zh": "未完成的访问", "en": "Unfinished interviews"},
         "drafts_none": {"zh": "没有未完成的访问。", "en": "No unfinished interviews."},
-        "drafts_hint": {
-            "zh": "输入访问员编号后显示未完成的访问。",
-            "en": "Enter your interviewer code to see unfinished interviews.",
-        },
         "draft_line": {
             "zh": "{district} · {psu} · 开始于 {started} · 已答 {n} 题",
             "en": "{district} · {psu} · started {started} · {n} answers",
@@ -89,12 +91,17 @@ register(
         "next_interview": {"zh": "开始下一个访问", "en": "Start the next interview"},
         "change_settings": {"zh": "更改访问设置", "en": "Change settings"},
         "voided": {"zh": "此访问已作废：{reason}", "en": "This interview was voided: {reason}"},
+        "not_own": {
+            "zh": "此访问属于访问员 {interviewer}，您只能打开自己的访问。",
+            "en": "This interview belongs to interviewer {interviewer}; you can open only your own.",
+        },
     },
 )
 
 
 def render() -> None:
-    """Draw the page for the current URL."""
+    """Draw the page for the current URL (signed-in interviewers, their own interviews)."""
+    user = require_role("interviewer")
     tablet_style()
     lang = current_language()
     with error_boundary():
@@ -106,7 +113,7 @@ def render() -> None:
             raise save_error
         interview_id = st.query_params.get(INTERVIEW_PARAM)
         if not interview_id:
-            _start_screen(lang)
+            _start_screen(user, lang)
             return
         store = get_store()
         try:
@@ -115,7 +122,13 @@ def render() -> None:
             st.warning(t("interview.not_found", lang, id=interview_id))
             _to_start_button(lang)
             return
-        if interview.status == "submitted":
+        try:
+            check_own_interview(user, interview.interviewer)
+        except PermissionDeniedError:
+            st.error(t("interview.not_own", lang, interviewer=interview.interviewer))
+            _to_start_button(lang)
+            return
+        if interview.status in ("submitted", "approved", "rejected"):
             _end_screen(store, interview, lang)
         elif interview.status == "voided":
             st.warning(t("interview.voided", lang, reason=interview.void_reason))
@@ -127,15 +140,15 @@ def render() -> None:
 # -- start screen ---------------------------------------------------------------------
 
 
-def _start_screen(lang: str) -> None:
-    forms = shipped_questionnaires()
+def _start_screen(user: User, lang: str) -> None:
+    forms = available_questionnaires(get_store())
     districts = {choice.name: choice.label for choice in load_districts()}
     st.header(t("interview.start_title", lang))
-    _init(f"{_START}interviewer", st.query_params.get(INTERVIEWER_PARAM, ""))
     _init(f"{_START}wave", str(datetime.now(LOCAL_TIME).year))
-    interviewer = st.text_input(
-        t("interview.interviewer", lang), key=f"{_START}interviewer", on_change=_remember_interviewer
-    ).strip()
+    # The code is the account's: shown, not typed, so nobody enters interviews under another code.
+    interviewer = user.username
+    st.session_state[f"{_START}interviewer"] = interviewer
+    st.text_input(t("interview.interviewer", lang), key=f"{_START}interviewer", disabled=True)
     form_id = st.radio(
         t("interview.questionnaire", lang),
         list(forms),
@@ -175,14 +188,6 @@ def _start_screen(lang: str) -> None:
     _drafts_list(forms, districts, interviewer, lang)
 
 
-def _remember_interviewer() -> None:
-    code = st.session_state[f"{_START}interviewer"].strip()
-    if code:
-        st.query_params[INTERVIEWER_PARAM] = code
-    else:
-        st.query_params.pop(INTERVIEWER_PARAM, None)
-
-
 def _start(
     store: ResponseStore, questionnaire: Questionnaire, *, interviewer: str, district: str, psu: str, wave: str
 ) -> str:
@@ -205,9 +210,6 @@ def _start(
 
 def _drafts_list(forms: dict[str, Questionnaire], districts: dict[str, Any], interviewer: str, lang: str) -> None:
     st.subheader(t("interview.drafts_title", lang))
-    if not interviewer:
-        st.caption(t("interview.drafts_hint", lang))
-        return
     store = get_store()
     drafts = store.drafts(interviewer)
     if not drafts:
@@ -243,7 +245,7 @@ def _drafts_list(forms: dict[str, Questionnaire], districts: dict[str, Any], int
 
 
 def _interview_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
-    questionnaire = shipped_questionnaires().get(interview.questionnaire_id)
+    questionnaire = available_questionnaires(store).get(interview.questionnaire_id)
     if questionnaire is None:
         st.error(t("interview.unknown_questionnaire", lang, id=interview.questionnaire_id))
         _to_start_button(lang)
@@ -357,8 +359,11 @@ def _question(
 def _save_answer(questionnaire: Questionnaire, question: Question, interview_id: str, key: str) -> None:
     value = flow.to_answer(questionnaire, question, st.session_state[key])
     # Callbacks run before the page, outside its error boundary: keep the error for it to show.
+    # They also run before the page's role check, so they check the signed-in user themselves.
     try:
-        get_store().save_answer(interview_id, question.name, value)
+        store = get_store()
+        check_own_interview(current_user(), store.get_interview(interview_id).interviewer)
+        store.save_answer(interview_id, question.name, value)
     except SurveyAppError as exc:
         st.session_state[_SAVE_ERROR] = exc
 
@@ -378,7 +383,7 @@ def _end_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
         )
     )
     if st.button(t("interview.next_interview", lang), type="primary", width="stretch", key="end_next"):
-        questionnaire = shipped_questionnaires().get(interview.questionnaire_id)
+        questionnaire = available_questionnaires(store).get(interview.questionnaire_id)
         if questionnaire is None:
             st.error(t("interview.unknown_questionnaire", lang, id=interview.questionnaire_id))
             return

@@ -39,6 +39,7 @@ from analysis.sampling import (
 from analysis.errors import SurveyError
 from analysis.targets import Target, load_targets
 from questionnaires import load_districts
+from survey_app.auth import require_role
 from survey_app.i18n import current_language, register, t
 from survey_app.ui import error_boundary
 
@@ -254,6 +255,7 @@ class Settings:
 
 def render() -> None:
     """Draw the page."""
+    require_role("statistician")
     lang = current_language()
     with error_boundary():
         st.title(t("planning.title", lang))

@@ -15,6 +15,7 @@ import streamlit as st
 from analysis import CI_METHODS
 from analysis.errors import SurveyError
 from questionnaires import shipped_questionnaires
+from survey_app.auth import require_role
 from survey_app.charts import forest_plot, verdict_label, weight_histogram
 from survey_app.i18n import current_language, register, t
 from survey_app.margins import (MARGIN_VARIABLES, MarginsError, PopulationMargins, margin_categories,
@@ -147,6 +148,7 @@ _WIDGETS = {"weighting": "stats_weighting", "rake_variables": "stats_rake", "ci_
 
 def render() -> None:
     """Draw the statistician's page."""
+    require_role("statistician")
     lang = current_language()
     with error_boundary():
         st.header(t("statistics.title", lang))

@@ -93,3 +93,16 @@ def test_df_zero_gives_no_interval():
     assert table.loc["开发区", "df"] == 0
     assert np.isnan(table.loc["开发区", "ci_low"])
     assert table.drop(index="开发区")["ci_low"].notna().all()
+
+
+@pytest.mark.parametrize("method", ["logit", "beta", "mean", "asin", "likelihood", "wilson"])
+def test_zero_variance_inside_the_unit_interval_gives_a_finite_interval(method):
+    # Identical PSU means within a stratum give a proportion strictly inside (0, 1) with
+    # zero variance; the beta interval once overflowed in scipy here.
+    data = pd.DataFrame({"s": ["a"] * 4 + ["b"] * 4, "psu": list("11223344"),
+                         "y": [1, 1, 1, 0, 1, 0, 1, 0.0]})
+    design = SurveyDesign(data, strata="s", psu="psu", nest=True)
+    frame = design.proportion("y", by="s", ci_method=method).to_frame()
+    row = frame.loc["b"]
+    assert row["se"] == 0
+    assert 0 <= row["ci_low"] <= 0.5 <= row["ci_high"] <= 1

@@ -129,9 +129,16 @@ def test_extra_interviews_is_the_smallest_number_that_settles_the_verdict(estima
         new_low, new_high = interval(estimate, se * math.sqrt(n / (n + m)), df, method)
         return verdict_of(ci_low=new_low, ci_high=new_high, threshold=threshold) != "inconclusive"
 
+    def on_the_boundary(m: int) -> bool:
+        # The two sides compute the moved limit in a different order of operations, so at
+        # the exact boundary they may disagree in the last bits; that is not a wrong count.
+        new_low, new_high = interval(estimate, se * math.sqrt(n / (n + m)), df, method)
+        limit = new_low if estimate > threshold else new_high
+        return abs(limit - threshold) <= 1e-12
+
     assert extra is not None and extra >= 1
     assert settled(extra)
-    assert not settled(extra - 1) or extra == 1
+    assert not settled(extra - 1) or extra == 1 or on_the_boundary(extra - 1)
 
 
 def wald(estimate: float, half_width: float, **options):

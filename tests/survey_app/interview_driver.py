@@ -5,22 +5,37 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from questionnaires import Question, Questionnaire
 from survey_app import interview_flow as flow
 from survey_app.pages.interview import answer_key
-from survey_app.store import ResponseStore
+from survey_app.auth import Accounts, InvalidAccountError, Session, session_state_for
+from survey_app.store import ResponseStore, default_url
 
 APP = Path(__file__).parent.parent.parent / "survey_app" / "app.py"
 # Generous: a run takes ~0.1 s, but CI machines are shared.
 TIMEOUT = 30
+# Accounts for the tests: cheap hashing parameters keep them fast.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+ADMIN_PASSWORD = "test administrator password"
+INTERVIEWER_PASSWORD = "test interviewer password"
 
 
-def open_app(*, interview: str | None = None, lang: str | None = None, interviewer: str | None = None) -> AppTest:
-    """A fresh browser session (no session state) on the given URL query parameters."""
+def open_app(
+    *, interview: str | None = None, lang: str | None = None, interviewer: str | None = "A01"
+) -> AppTest:
+    """A fresh browser session on the given URL query parameters, signed in as ``interviewer``.
+
+    The interviewer's account is created in the ``SURVEY_DB_URL`` database if needed;
+    ``interviewer=None`` opens the app signed out.
+    """
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    for name, value in (("interview", interview), ("lang", lang), ("interviewer", interviewer)):
+    if interviewer is not None:
+        for name, value in session_state_for(interviewer_session(interviewer)).items():
+            at.session_state[name] = value
+    for name, value in (("interview", interview), ("lang", lang)):
         if value is not None:
             at.query_params[name] = value
     at.run()
@@ -28,16 +43,32 @@ def open_app(*, interview: str | None = None, lang: str | None = None, interview
     return at
 
 
+def interviewer_session(username: str) -> Session:
+    """A signed-in session of interviewer ``username`` (account and an administrator made on demand)."""
+    accounts = Accounts(default_url(), hasher=FAST_HASHER)
+    try:
+        if accounts.needs_setup():
+            accounts.create_first_administrator("test-admin", ADMIN_PASSWORD)
+        try:
+            accounts.get_user(username)
+        except InvalidAccountError:
+            admin = accounts.get_user("test-admin")
+            accounts.create_user(admin, username, INTERVIEWER_PASSWORD, ["interviewer"])
+        return accounts.sign_in(username, INTERVIEWER_PASSWORD)
+    finally:
+        accounts.close()
+
+
 def assert_clean(at: AppTest) -> None:
     """No traceback on the page."""
     assert not at.exception, [e.value for e in at.exception]
 
 
-def start_interview(
-    at: AppTest, form_id: str, *, interviewer: str = "A01", district: str = "chongchuan", psu: str = "社区 7"
-) -> str:
-    """Fill the start screen, press Start and return the new interview's id."""
-    at.text_input(key="_start_interviewer").input(interviewer)
+def start_interview(at: AppTest, form_id: str, *, district: str = "chongchuan", psu: str = "社区 7") -> str:
+    """Fill the start screen, press Start and return the new interview's id.
+
+    The interviewer code is the signed-in account's (see :func:`open_app`).
+    """
     at.radio(key="_start_questionnaire").set_value(form_id)
     at.radio(key="_start_district").set_value(district)
     at.text_input(key="_start_psu").input(psu)

@@ -234,8 +234,8 @@ def test_a_submitted_interview_reopens_on_its_end_screen_and_is_stored_once(stor
 
 def test_end_screen_starts_the_next_interview_with_the_same_settings(store, rng):
     form_id = "salt_consumers"
-    at = open_app()
-    first = start_interview(at, form_id, interviewer="B07", district="haian", psu="海安 12")
+    at = open_app(interviewer="B07")
+    first = start_interview(at, form_id, district="haian", psu="海安 12")
     complete_interview(at, store, FORMS[form_id], first, rng)
     press(at, "end_next")
     second = at.query_params["interview"]
@@ -250,7 +250,8 @@ def test_end_screen_starts_the_next_interview_with_the_same_settings(store, rng)
 
 def test_start_needs_every_field(store):
     at = open_app(lang="en")
-    at.text_input(key="_start_interviewer").input("A01").run()
+    # The code is the signed-in interviewer's, shown but not editable.
+    assert at.text_input(key="_start_interviewer").value == "A01" and at.text_input(key="_start_interviewer").disabled
     press(at, "start")
     missing = [t(f"interview.{name}", "en") for name in ("district", "psu")]
     assert texts(at, "error") == [t("interview.missing_fields", "en", fields=", ".join(missing))]
@@ -261,15 +262,15 @@ def test_start_needs_every_field(store):
 def test_paused_drafts_are_listed_and_resumed(store):
     form_id = "consumer_environment"
     form = FORMS[form_id]
-    at = open_app()
-    iid = start_interview(at, form_id, interviewer="C03")
+    at = open_app(interviewer="C03")
+    iid = start_interview(at, form_id)
     answer(at, form, iid, form.question("consent"), "yes")
     press(at, "nav_next")
     press(at, "nav_pause")
-    assert "interview" not in at.query_params and at.query_params["interviewer"] == "C03"
+    assert "interview" not in at.query_params
     other = store.start_interview(form_id, "1.0", interviewer="D04", district="rugao", psu="x", wave="2026")
 
-    fresh = open_app(interviewer="C03")  # the start screen remembers the interviewer via the URL
+    fresh = open_app(interviewer="C03")  # C03 signs in again, e.g. on another tablet
     assert [b.key for b in fresh.button if b.key.startswith("resume_")] == [f"resume_{iid}"]
     press(fresh, f"resume_{iid}")
     assert fresh.query_params["interview"] == iid
@@ -325,7 +326,7 @@ def test_unusable_database_is_a_readable_error(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("SURVEY_DB_URL", f"sqlite:///{blocker / 'survey.db'}")
-    at = open_app(interviewer="A01", lang="en")
+    at = open_app(interviewer=None, lang="en")  # not even the accounts can be read
     assert texts(at, "error") == [t("app.error_store", "en")]
 
 

@@ -590,3 +590,16 @@ def test_dates_prices_and_short_numbers_are_kept(text):
 def test_messenger_ids_are_removed(text):
     assert REDACTED in redact_contact_details(text)
     assert not any(part in redact_contact_details(text) for part in ("wf_2026abc", "12345678", "wangfang88"))
+
+
+def test_audit_function_writes_to_the_same_log(accounts, admin, db_url, clock):
+    from survey_app.auth import audit
+
+    clock.advance(seconds=1)
+    audit("sup1", "reject", "0b9c6a5e-0000-4000-8000-000000000001", {"reason": "太快 too fast"}, url=db_url)
+    entry = accounts.audit_log(admin).iloc[0]
+    assert (entry["actor"], entry["action"], entry["target"]) == ("sup1", "reject",
+                                                                  "0b9c6a5e-0000-4000-8000-000000000001")
+    assert json.loads(entry["detail"]) == {"reason": "太快 too fast"}
+    with pytest.raises(InvalidAccountError, match="actor"):
+        audit(" ", "reject", "x", url=db_url)

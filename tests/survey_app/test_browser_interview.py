@@ -3,7 +3,8 @@
 Starts ``streamlit run`` on a free localhost port with its own SQLite database, takes the
 ``campaign_awareness`` interview on a 768x1024 portrait tablet (with a refresh in the
 middle and a second, 1280x800 landscape session resuming the same interview in English),
-and checks the store holds it exactly once, as answered. Screenshots of each size are
+and checks the store holds it exactly once, as answered. Every new browser session (also
+after the refresh) signs in as interviewer T01 first. Screenshots of each size are
 written to the test's temporary directory.
 """
 from __future__ import annotations
@@ -18,10 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from questionnaires import shipped_questionnaires
+from survey_app.auth import Accounts
 from survey_app.i18n import t
 from survey_app.pages import interview as interview_page  # noqa: F401  (registers the page's texts)
+from survey_app.pages import signin as signin_page  # noqa: F401
 from survey_app.store import ResponseStore
 from tests.conftest import require_program
 
@@ -41,6 +45,7 @@ LANDSCAPE = {"width": 1280, "height": 800}
 SERVER_START_TIMEOUT = 60  # seconds
 ACTION_TIMEOUT = 20_000  # milliseconds, for each browser action and wait
 FORM = shipped_questionnaires()["campaign_awareness"]
+PASSWORD = "tablet-secret-2026"
 
 
 def free_port() -> int:
@@ -136,6 +141,13 @@ def snap(page, path: Path) -> None:
     page.screenshot(path=path)
 
 
+def sign_in(page, lang: str = "zh") -> None:
+    """Fill the sign-in form as interviewer T01."""
+    page.get_by_label(t("signin.username", lang), exact=True).fill("T01")
+    page.get_by_label(t("signin.password", lang), exact=True).fill(PASSWORD)
+    press(page, t("signin.submit", lang))
+
+
 def selected(page, question: str, lang: str = "zh") -> str:
     group = page.get_by_role("radiogroup", name=label(question, lang))
     return group.locator('[data-testid="stRadioOption"][data-selected="true"]').inner_text().strip()
@@ -143,9 +155,13 @@ def selected(page, question: str, lang: str = "zh") -> str:
 
 def test_one_interview_through_the_real_page(server, tmp_path):
     chromium = require_program("chromium", candidates=("/usr/bin/chromium",))
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     base, db_url = server
+    accounts = Accounts(db_url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    admin = accounts.create_first_administrator("chief", "correct horse battery")
+    accounts.create_user(admin, "T01", PASSWORD, ["interviewer"])
+    accounts.close()
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as playwright:
@@ -154,13 +170,13 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             tablet = browser.new_page(viewport=PORTRAIT)
             tablet.set_default_timeout(ACTION_TIMEOUT)
             tablet.goto(base)
+            tablet.get_by_role("heading", name=t("signin.title", "zh")).wait_for()
+            idle(tablet)
+            snap(tablet, shots / "portrait_signin.png")
+            sign_in(tablet)
             tablet.get_by_role("heading", name=t("interview.start_title", "zh")).wait_for()
             idle(tablet)
             snap(tablet, shots / "portrait_start.png")
-
-            tablet.get_by_label(t("interview.interviewer", "zh")).fill("T01")
-            tablet.get_by_label(t("interview.interviewer", "zh")).press("Tab")
-            idle(tablet)
             tablet.get_by_role("radiogroup", name=t("interview.questionnaire", "zh")).locator(
                 '[data-testid="stRadioOption"]'
             ).filter(has_text=FORM.title.zh).click()
@@ -187,9 +203,11 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             snap(tablet, shots / "portrait_respondent.png")
 
             tablet.reload()  # a refresh: the session is gone, the URL and the store remain
+            sign_in(tablet)
             on_screen(tablet, "respondent")
             assert selected(tablet, "sex") == choice("sex", "female")
-            assert tablet.get_by_label(label("age")).input_value() == "45"
+            # Waits: after signing in, the page is drawn by a second run.
+            expect(tablet.get_by_label(label("age"))).to_have_value("45")
             press(tablet, t("interview.next", "zh"))
 
             on_screen(tablet, "awareness")
@@ -216,6 +234,7 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             wide = browser.new_page(viewport=LANDSCAPE)
             wide.set_default_timeout(ACTION_TIMEOUT)
             wide.goto(f"{base}/?interview={interview_id}&lang=en")
+            sign_in(wide, "en")
             on_screen(wide, "effects", "en")
             idle(wide)
             assert selected(wide, "effect_integrity", "en") == choice("effect_integrity", "5", "en")
@@ -231,11 +250,13 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             tablet.get_by_text(t("interview.done_title", "zh")).wait_for()
             snap(tablet, shots / "portrait_end.png")
             tablet.reload()  # a refresh after Submit shows the end screen and stores nothing new
+            sign_in(tablet)
             tablet.get_by_text(t("interview.done_title", "zh")).wait_for()
 
             wide = browser.new_page(viewport=LANDSCAPE)
             wide.set_default_timeout(ACTION_TIMEOUT)
-            wide.goto(f"{base}/?interviewer=T01")
+            wide.goto(base)
+            sign_in(wide)
             wide.get_by_role("heading", name=t("interview.start_title", "zh")).wait_for()
             idle(wide)
             snap(wide, shots / "landscape_start.png")
@@ -255,5 +276,5 @@ def test_one_interview_through_the_real_page(server, tmp_path):
     }
     assert sorted(path.name for path in shots.iterdir()) == [
         "landscape_effects_en.png", "landscape_start.png", "portrait_awareness.png", "portrait_effects.png",
-        "portrait_end.png", "portrait_respondent.png", "portrait_start.png",
+        "portrait_end.png", "portrait_respondent.png", "portrait_signin.png", "portrait_start.png",
     ]

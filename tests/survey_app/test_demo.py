@@ -96,15 +96,25 @@ def test_sample_is_tilted_so_weighting_matters(interviews):
 
 
 def test_levels_move_between_waves_in_the_planned_direction(interviews):
-    # the raw shares follow DEMO_LEVELS' ordering between the two waves for clearly separated levels
+    # the raw shares follow DEMO_LEVELS' ordering between the two waves where levels are clearly
+    # apart and enough people answer (elderly care is used by about 30 respondents a wave)
+    checked = 0
     for question, levels in DEMO_LEVELS.items():
-        if question == "tourist_score" or abs(levels["2026"] - levels["2025"]) < 0.04:
+        # PSU effects make a wave's share wander by about 3 points: compare clear differences only
+        if question == "tourist_score" or abs(levels["2026"] - levels["2025"]) < 0.06:
             continue
-        shares = {}
-        for wave in DEMO_WAVES:
-            answers = [i.answers[question] for i in interviews if i.wave == wave and question in i.answers]
-            shares[wave] = np.mean([a in ("4", "5", "yes") for a in answers])
+        answers = {wave: [i.answers[question] for i in interviews if i.wave == wave and question in i.answers]
+                   for wave in DEMO_WAVES}
+        if min(len(a) for a in answers.values()) < 150:
+            continue
+        shares = {wave: np.mean([a in ("4", "5", "yes") for a in given]) for wave, given in answers.items()}
         assert (shares["2026"] > shares["2025"]) == (levels["2026"] > levels["2025"]), question
+        checked += 1
+    assert checked >= 1
+    scores = {wave: np.mean([i.answers["tourist_score"] for i in interviews
+                             if i.wave == wave and "tourist_score" in i.answers]) for wave in DEMO_WAVES}
+    assert scores["2026"] - scores["2025"] == pytest.approx(
+        DEMO_LEVELS["tourist_score"]["2026"] - DEMO_LEVELS["tourist_score"]["2025"], abs=2.5)
 
 
 def test_refusals_are_kept_as_consent_no_only(interviews):
@@ -156,4 +166,23 @@ def test_load_demo_stores_through_the_store(tmp_path: Path):
     assert saved == result.margins and saved.demonstration
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert "synthetic interviews" in result.summary()
+    store.close()
+
+
+def test_the_latest_wave_has_every_kind_of_verdict(tmp_path: Path):
+    # through the store and the reporting module, as the dashboard shows it
+    from survey_app.reporting import build_report
+
+    store = ResponseStore(f"sqlite:///{tmp_path / 'survey.db'}")
+    load_demo(store)
+    latest = DEMO_WAVES[-1]
+    overview = build_report(store.responses_frame(wave=latest), wave=latest).overview
+    verdicts = Counter(overview["verdict"])
+    assert verdicts["met"] >= 2 and verdicts["not met"] >= 1 and verdicts["inconclusive"] >= 2, verdicts
+    assert "no data" not in verdicts
+    # loading again stores nothing new and keeps one demonstration margins set
+    before = len(store.responses_frame())
+    load_demo(store)
+    assert len(store.responses_frame()) == before
+    assert [m.demonstration for m in MarginsStore(store.url).all()] == [True]
     store.close()

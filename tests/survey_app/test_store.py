@@ -390,7 +390,8 @@ def test_empty_frame_still_has_every_column(store):
 
 
 def test_unknown_status_lists_the_allowed_ones(store):
-    with pytest.raises(InvalidArgumentError, match="'draft', 'submitted', 'voided', 'all'.*'done'"):
+    allowed = "'draft', 'submitted', 'approved', 'rejected', 'voided', 'all'"
+    with pytest.raises(InvalidArgumentError, match=f"{allowed}.*'done'"):
         store.responses_frame(status="done")
 
 

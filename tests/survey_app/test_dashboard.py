@@ -1,0 +1,137 @@
+"""The dashboard page in ``streamlit.testing.v1.AppTest``: the first start offers the demo, and
+the numbers shown are the reporting module's."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from survey_app.demo import DEMO_WAVES, generate_demo, load_demo
+from survey_app.i18n import t
+from survey_app.margins import MarginsStore
+from survey_app.pages.dashboard import format_value
+from survey_app.reporting import ReportSettings, build_report
+from survey_app.results import NON_RESIDENT_SURVEYS, ResultsSettings
+from survey_app.store import ResponseStore
+
+PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "dashboard.py"
+TIMEOUT = 120  # the first run computes two waves' reports; CI machines are shared
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory) -> str:
+    """A database with the demo data set."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'survey.db'}"
+    store = ResponseStore(url)
+    load_demo(store)
+    store.close()
+    return url
+
+
+def open_page(url: str, monkeypatch, *, lang: str = "en", settings: ResultsSettings | None = None) -> AppTest:
+    monkeypatch.setenv("SURVEY_DB_URL", url)
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.query_params["lang"] = lang
+    if settings is not None:
+        at.session_state["results_settings"] = settings
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def expected_report(url: str, wave: str, settings: ReportSettings | None = None):
+    frame = ResponseStore(url).responses_frame(wave=wave)
+    return build_report(frame, settings=settings, wave=wave)
+
+
+def card_values(at: AppTest) -> list[str]:
+    # the four headline metrics come first, then one metric per card with data
+    return [m.value for m in at.metric][4:]
+
+
+def test_empty_database_offers_the_labelled_demo(tmp_path, monkeypatch):
+    at = open_page(f"sqlite:///{tmp_path / 'empty.db'}", monkeypatch)
+    assert [s.value for s in at.subheader] == [t("results.empty_title", "en")]
+    assert "demonstration data" in at.markdown[0].value and "synthetic" in at.markdown[0].value
+    assert at.button(key="load_demo").label == t("results.load_demo", "en")
+    assert not at.metric
+
+
+def test_loading_the_demo_from_the_page_fills_the_dashboard(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    at = open_page(url, monkeypatch)
+    at.button(key="load_demo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    stored = ResponseStore(url).responses_frame()
+    assert len(stored) == 3840 and set(stored["wave"]) == set(DEMO_WAVES)
+    assert MarginsStore(url).latest().demonstration
+    assert any("3,840" in s.value for s in at.success)  # "3,840 demonstration interviews loaded"
+    assert any("demonstration interviews" in w.value for w in at.warning)
+    assert at.metric  # the dashboard is drawn
+
+
+def test_cards_show_the_reporting_numbers(demo_url, monkeypatch):
+    at = open_page(demo_url, monkeypatch)
+    latest = DEMO_WAVES[-1]
+    overview = expected_report(demo_url, latest).overview
+    with_data = overview.loc[overview["verdict"] != "no data"]
+    assert card_values(at) == [format_value(row["estimate"], row["statistic"], "en") for _, row in with_data.iterrows()]
+    counts = Counter(overview["verdict"])
+    headline = {m.label: m.value for m in at.metric[:4]}
+    assert headline == {
+        "Submitted interviews": str(int((ResponseStore(demo_url).responses_frame()["wave"] == latest).sum())),
+        "Met": str(counts["met"]), "Not met": str(counts["not met"]), "Inconclusive": str(counts["inconclusive"]),
+    }
+    captions = " ".join(c.value for c in at.caption)
+    for _, row in with_data.iterrows():
+        low, high = (format_value(row[c], row["statistic"], "en") for c in ("ci_low", "ci_high"))
+        assert f"95% CI {low} – {high}" in captions
+        assert f"n = {int(row['n'])}, effective n = {row['n_eff']:.0f}" in captions
+    assert [s.value for s in at.subheader] == [t("dashboard.districts_title", "en"), t("dashboard.trend_title", "en")]
+
+
+def test_another_wave_and_chinese(demo_url, monkeypatch):
+    at = open_page(demo_url, monkeypatch, lang="zh")
+    at.segmented_control(key="dashboard_wave").set_value(DEMO_WAVES[0]).run()
+    assert not at.exception
+    overview = expected_report(demo_url, DEMO_WAVES[0]).overview
+    with_data = overview.loc[overview["verdict"] != "no data"]
+    assert card_values(at) == [format_value(row["estimate"], row["statistic"], "zh") for _, row in with_data.iterrows()]
+    assert at.header[0].value == t("dashboard.title", "zh")
+    # the wave chosen here is the wave of every results page of the session
+    assert at.session_state["results_settings"].wave == DEMO_WAVES[0]
+
+
+def test_the_statisticians_weighting_is_used(demo_url, monkeypatch):
+    at = open_page(demo_url, monkeypatch, settings=ResultsSettings(weighting="rake", ci_method="beta", level=0.9))
+    margins = MarginsStore(demo_url).latest()
+    calibrate = tuple(q for q in ("campaign_awareness", "consumer_environment", "public_services", "salt_consumers",
+                                  "telecom_users", "tourist_satisfaction") if q not in NON_RESIDENT_SURVEYS)
+    settings = ReportSettings(ci_method="beta", level=0.9, weighting="rake", margins=margins.rake_margins(),
+                              calibrate=calibrate)
+    overview = expected_report(demo_url, DEMO_WAVES[-1], settings).overview
+    with_data = overview.loc[overview["verdict"] != "no data"]
+    assert card_values(at) == [format_value(row["estimate"], row["statistic"], "en") for _, row in with_data.iterrows()]
+    captions = " ".join(c.value for c in at.caption)
+    assert "90% confidence intervals (beta)" in captions and "raked to population margins" in captions
+    assert "for demonstration" in captions
+
+
+def test_one_wave_has_no_trend(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    store = ResponseStore(url)
+    store.import_interviews([i for i in generate_demo(psus=16, respondents_per_psu=2) if i.wave == DEMO_WAVES[-1]])
+    at = open_page(url, monkeypatch)
+    assert t("dashboard.trend_one_wave", "en") in [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize(("value", "statistic", "lang", "shown"), [
+    (0.8765, "proportion", "en", "87.7%"),
+    (83.46, "mean", "en", "83.5 points"),
+    (83.46, "mean", "zh", "83.5 分"),
+    (float("nan"), "proportion", "en", "–"),
+])
+def test_format_value(value, statistic, lang, shown):
+    assert format_value(value, statistic, lang) == shown
