@@ -136,11 +136,33 @@ def _as_list(value) -> list:
     return list(value)
 
 
+def _dense_codes(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(keys, sort=True)`` for integer keys in ``[0, size)``, in O(n + size)."""
+    present = np.flatnonzero(np.bincount(keys, minlength=size))
+    lookup = np.empty(size, np.int64)
+    lookup[present] = np.arange(len(present))
+    return lookup[keys], present
+
+
+def _small_range(keys: np.ndarray) -> int | None:
+    """``max + 1`` of non-negative integer keys whose range is small enough for a lookup
+    table (at most four entries per key), else None."""
+    if len(keys) == 0 or keys.dtype.kind not in "iu":
+        return None
+    low, high = keys.min(), keys.max()
+    if low < 0 or high >= 4 * len(keys) + 1024:
+        return None
+    return int(high) + 1
+
+
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes (−1 for missing) and sorted uniques; categoricals keep their category order."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype(np.int64)
         return codes, pd.Index(values.cat.categories)
+    if values.dtype.kind in "iu" and (size := _small_range(values.to_numpy())) is not None:
+        codes, uniques = _dense_codes(values.to_numpy(), size)
+        return codes, pd.Index(uniques.astype(values.dtype, copy=False))
     try:
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
     except TypeError:  # mixed, unorderable types: order of first appearance
@@ -276,7 +298,10 @@ class SurveyDesign:
         # Check nesting of PSUs in strata (R: check.strata) ---------------------------
         c0 = stage_ids[0]
         if strata is not None and not nest and psu_cols:
-            pairs = pd.unique(c0 * n_strata0 + s_codes)
+            keys = c0 * n_strata0 + s_codes
+            size = _small_range(keys)
+            pairs = (pd.unique(keys) if size is None
+                     else np.flatnonzero(np.bincount(keys, minlength=size)))
             psu_of_pair = pairs // n_strata0
             counts = np.bincount(psu_of_pair, minlength=int(c0.max()) + 1)
             if (counts > 1).any():
@@ -290,7 +315,11 @@ class SurveyDesign:
         parent = s_codes
         for k in range(n_stages):
             combined = parent.astype(np.int64) * (int(stage_ids[k].max()) + 1) + stage_ids[k]
-            codes, _ = pd.factorize(combined, sort=True)
+            size = _small_range(combined)
+            if size is not None:
+                codes, _ = _dense_codes(combined, size)
+            else:
+                codes, _ = pd.factorize(combined, sort=True)
             units.append(codes.astype(np.int64))
             parent = codes
         unit_first_row = []
@@ -615,18 +644,29 @@ class SurveyDesign:
         return dom
 
     def _domain_df(self, dom: "_Domains") -> np.ndarray:
-        """Degrees of freedom of each domain (R: ``degf`` of the domain's design)."""
+        """Degrees of freedom of each domain (R: ``degf`` of the domain's design): its PSUs
+        minus its strata, counting those with rows of non-zero weight in the domain."""
         key = ("df", dom.by)
         if key not in self._cache:
-            inset = (self._w != 0) & (dom.codes >= 0)
-            st = self._s.stages[0]
-            d = dom.codes[inset]
-            psu_pairs = np.bincount(d * st.n_units + st.unit[inset],
-                                    minlength=dom.D * st.n_units).reshape(dom.D, st.n_units)
-            n_str = len(self._s.strata_labels)
-            str_pairs = np.bincount(d * n_str + self._s.stratum[inset],
-                                    minlength=dom.D * n_str).reshape(dom.D, n_str)
-            self._cache[key] = ((psu_pairs > 0).sum(axis=1) - (str_pairs > 0).sum(axis=1))
+            self._cache[key] = self._df_of_cells(self._dom_levels(dom).n_cells[0])
+        return self._cache[key]
+
+    def _df_of_cells(self, cells: np.ndarray) -> np.ndarray:
+        """PSUs minus strata per domain, from rows of positive weight per (last-stage unit,
+        domain)."""
+        upper = self._levels().upper[0]
+        if upper is not None:
+            cells = upper @ cells
+        present = (cells > 0).astype(float)            # first-stage units x domains
+        strata = self._s.stages[0].strat_matrix @ present
+        return (present.sum(axis=0) - (strata > 0).sum(axis=0)).astype(np.int64)
+
+    def _domain_rows(self, dom: "_Domains") -> np.ndarray:
+        """Rows (any weight) of each domain."""
+        key = ("rows", dom.by)
+        if key not in self._cache:
+            codes = dom.codes[dom.codes >= 0]
+            self._cache[key] = np.bincount(codes, minlength=dom.D).astype(float)
         return self._cache[key]
 
     def _numeric(self, column: str, argument: str = "variable") -> np.ndarray:
@@ -726,18 +766,24 @@ class SurveyDesign:
         D = dom.D
         w = self._w
         inscope = dom.codes >= 0
-        codes, B0 = [], []
+        positive = (w > 0).astype(float)
+        codes, B0, n_cells = [], [], []
         for code_g, size_g, mw_g in zip(lv.codes, lv.sizes, lv.mw):
             cd = np.where(inscope, code_g * D + dom.codes, size_g * D)
             codes.append(cd)
             B0.append(np.bincount(cd, weights=mw_g, minlength=size_g * D + 1)[:-1]
                       .reshape(size_g, D))
-        d = dom.codes[inscope]
-        wi = w[inscope]
-        n_pos = np.bincount(d, weights=(wi > 0).astype(float), minlength=D)
+            n_cells.append(np.bincount(cd, weights=positive, minlength=size_g * D + 1)[:-1]
+                           .reshape(size_g, D))
+        n_pos = n_cells[0].sum(axis=0)
+        if inscope.all():   # no gathers needed
+            d, wi = dom.codes, w
+        else:
+            d, wi = dom.codes[inscope], w[inscope]
         sw2 = np.bincount(d, weights=wi * wi, minlength=D)
-        rows = np.bincount(d, minlength=D).astype(float)
-        out = _DomLevels(codes=tuple(codes), B0=tuple(B0), n_pos=n_pos, sw2=sw2, rows=rows)
+        out = _DomLevels(codes=tuple(codes), B0=tuple(B0), n_cells=tuple(n_cells),
+                         inscope=inscope, all_inscope=bool(inscope.all()),
+                         codes_plus1=dom.codes + 1, n_pos=n_pos, sw2=sw2)
         self._cache[key] = out
         return out
 
@@ -763,26 +809,85 @@ class SurveyDesign:
         Returns ``(B0, B1, n, sw2, missing)``: lists (one per level) of ``(size, D)``
         arrays of sums of ``m * w`` and ``m * w * y`` by (group, domain), the domains'
         respondent counts and sums of squared weights, and the rows left out as missing.
+        The values are zero where missing, so ``B1`` needs no masking; ``B0``, ``n`` and
+        ``sw2`` are the cached all-row sums less those of the few missing rows, or, when
+        more than one row in eight is missing, sums of weights zeroed where missing.
         """
         lv = self._levels()
         dl = self._dom_levels(dom)
         D = dom.D
-        y0 = self._zeroed(column)
-        missing = self._valid_rows(self._missing(column), dom, column, na_rm)
-        if missing is None:
-            codes, B0, n, sw2 = dl.codes, dl.B0, dl.n_pos, dl.sw2
+        missing = self._missing(column)
+        values, missing_rows = self._row_values(column)
+        rows = missing_rows
+        if rows is not None and not dl.all_inscope:
+            rows = rows[dl.inscope[rows]]
+        if rows is not None and not (self._w[rows] > 0).any():
+            rows = missing = None   # only rows of weight zero: nothing changes
+        if rows is not None and not na_rm:
+            raise VariableError(f"column {column!r} has "
+                                f"{int(np.count_nonzero(self._w[rows] > 0))} missing values",
+                                argument="na_rm", value=False,
+                                fix="pass na_rm=True to estimate over the rows that have a "
+                                    "value (R: na.rm=TRUE)")
+        B1 = [np.bincount(cd, weights=v_g, minlength=size_g * D + 1)[:-1]
+              .reshape(size_g, D) for cd, v_g, size_g in zip(dl.codes, values, lv.sizes)]
+        if rows is None:
+            return list(dl.B0), B1, dl.n_pos, dl.sw2, None
+        w = self._w
+        if 8 * len(missing_rows) > len(w):   # many missing: sum the answering rows' weights
+            answered = self._answered_weights(column)
+            B0 = [np.bincount(cd, weights=a_g, minlength=size_g * D + 1)[:-1]
+                  .reshape(size_g, D) for cd, a_g, size_g in zip(dl.codes, answered[0], lv.sizes)]
+            n = np.bincount(dl.codes_plus1, weights=answered[1], minlength=D + 1)[1:]
+            sw2 = np.bincount(dl.codes_plus1, weights=answered[2], minlength=D + 1)[1:]
+        elif 2 * len(rows) <= len(w):
+            B0 = []
+            for cd, mw_g, size_g, b0, n_g in zip(dl.codes, lv.mw, lv.sizes, dl.B0, dl.n_cells):
+                code = cd[rows]
+                out = b0 - np.bincount(code, weights=mw_g[rows], minlength=size_g * D + 1)[
+                    :-1].reshape(size_g, D)
+                gone = np.bincount(code, weights=(w[rows] > 0).astype(float),
+                                   minlength=size_g * D + 1)[:-1].reshape(size_g, D)
+                out[n_g == gone] = 0.0   # every row of the cell missing: exactly nothing
+                B0.append(out)
+            d, wm = dom.codes[rows], w[rows]
+            n = dl.n_pos - np.bincount(d, weights=(wm > 0).astype(float), minlength=D)
+            sw2 = np.where(n > 0, dl.sw2 - np.bincount(d, weights=wm * wm, minlength=D), 0.0)
         else:
-            codes = [np.where(missing, size_g * D, cd) for cd, size_g in zip(dl.codes, lv.sizes)]
-            B0 = [np.bincount(cd, weights=mw_g, minlength=size_g * D + 1)[:-1]
-                  .reshape(size_g, D) for cd, mw_g, size_g in zip(codes, lv.mw, lv.sizes)]
-            keep = (dom.codes >= 0) & ~missing
-            d = dom.codes[keep]
-            wk = self._w[keep]
+            kept = np.flatnonzero(dl.inscope & ~missing)
+            B0 = [np.bincount(cd[kept], weights=mw_g[kept], minlength=size_g * D + 1)[:-1]
+                  .reshape(size_g, D) for cd, mw_g, size_g in zip(dl.codes, lv.mw, lv.sizes)]
+            d, wk = dom.codes[kept], w[kept]
             n = np.bincount(d, weights=(wk > 0).astype(float), minlength=D)
             sw2 = np.bincount(d, weights=wk * wk, minlength=D)
-        B1 = [np.bincount(cd, weights=mw_g * y0, minlength=size_g * D + 1)[:-1]
-              .reshape(size_g, D) for cd, mw_g, size_g in zip(codes, lv.mw, lv.sizes)]
         return B0, B1, n, sw2, missing
+
+    def _row_values(self, column: str) -> tuple[tuple, np.ndarray | None]:
+        """``m * w * y`` of every level (0 where missing) and the rows with a missing value.
+
+        Kept for the most recent variable only, so the usual sequence of calls -- one
+        variable overall and by several domains -- prepares the rows once.
+        """
+        cached = self._cache.get("row_values")
+        if cached is None or cached[0] != column:
+            y0 = self._zeroed(column)
+            missing = self._missing(column)
+            cached = (column, tuple(mw_g * y0 for mw_g in self._levels().mw),
+                      None if missing is None else np.flatnonzero(missing))
+            self._cache["row_values"] = cached
+        return cached[1], cached[2]
+
+    def _answered_weights(self, column: str) -> tuple:
+        """For the most recent variable, with a missing value on many rows: ``m * w`` of
+        every level, 1 for rows of positive weight and ``w**2``, all 0 where missing."""
+        cached = self._cache.get("answered_weights")
+        if cached is None or cached[0] != column:
+            answered = ~self._missing(column)
+            w = self._w
+            cached = (column, (tuple(mw_g * answered for mw_g in self._levels().mw),
+                               ((w > 0) & answered).astype(float), w * w * answered))
+            self._cache["answered_weights"] = cached
+        return cached[1]
 
     # Variance engine ------------------------------------------------------------------
     def _variance(self, terms: list, K: int, *, col_domain: np.ndarray | None = None,
@@ -1080,13 +1185,17 @@ class SurveyDesign:
         y = self._numeric(column)
         key = ("binary", column)
         if key not in self._cache:
-            vals = y[~np.isnan(y) & (self._w > 0)]
-            bad = (vals != 0) & (vals != 1)
-            if bad.any():
-                raise VariableError(f"column {column!r} is not 0/1", argument="variable",
-                                    value=sorted(set(vals[bad].tolist()))[:5],
-                                    fix="code the answer as 0/1 or True/False (e.g. "
-                                        "df[col] = df[answer].isin(['满意', '非常满意']))")
+            missing = self._missing(column)
+            n_missing = 0 if missing is None else int(np.count_nonzero(missing))
+            # every value 0, 1 or missing: no need to look at the weights
+            if np.count_nonzero(y == 0) + np.count_nonzero(y == 1) + n_missing != len(y):
+                vals = y[~np.isnan(y) & (self._w > 0)]
+                bad = (vals != 0) & (vals != 1)
+                if bad.any():
+                    raise VariableError(f"column {column!r} is not 0/1", argument="variable",
+                                        value=sorted(set(vals[bad].tolist()))[:5],
+                                        fix="code the answer as 0/1 or True/False (e.g. df"
+                                            "[col] = df[answer].isin(['满意', '非常满意']))")
             self._cache[key] = True
         return y
 
@@ -1097,7 +1206,7 @@ class SurveyDesign:
         if missing is None:
             if self._cal:
                 return np.full(dom.D, float(self._s.n))
-            return self._dom_levels(dom).rows
+            return self._domain_rows(dom)
         keep = ~missing
         if self._cal:
             return np.full(dom.D, float(keep.sum()))
@@ -1459,9 +1568,12 @@ class _Levels:
 class _DomLevels:
     codes: tuple              # per level: (n,) group * D + domain, or the sentinel size * D
     B0: tuple                 # per level: (size, D) sums of m * w
+    n_cells: tuple            # per level: (size, D) rows of positive weight
+    inscope: np.ndarray       # (n,) row belongs to a domain
+    all_inscope: bool
+    codes_plus1: np.ndarray   # (n,) domain + 1, 0 outside every domain
     n_pos: np.ndarray         # (D,) rows of positive weight
     sw2: np.ndarray           # (D,) sums of squared weights
-    rows: np.ndarray          # (D,) rows (any weight) -- R's nrow() of the domain design
 
 
 @dataclass(frozen=True, eq=False)

@@ -154,7 +154,12 @@ def build_table(index: pd.Index, columns: dict[str, np.ndarray]) -> pd.DataFrame
     for name, values in columns.items():
         if name not in data:
             data[name] = values
+    counts = (data["n"], data["df"])
+    if all(np.isfinite(c).all() for c in counts):
+        # integer columns made before the frame: one block per dtype, no conversion after
+        data["n"], data["df"] = (c.astype(np.int64) for c in counts)
+        return pd.DataFrame(data, index=index)
     table = pd.DataFrame(data, index=index)
-    table["n"] = table["n"].astype("int64")
+    table["n"] = table["n"].astype("int64")   # raises on a missing count
     table["df"] = table["df"].astype("int64")
     return table

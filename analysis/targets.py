@@ -42,6 +42,7 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from questionnaires import Text
+from questionnaires.expressions import references
 
 from .errors import SurveyError
 from .results import OVERALL
@@ -396,30 +397,70 @@ def target_indicator(responses: pd.DataFrame, *, target: Target, questionnaire: 
     success = set(target.success)
     valid_codes = {c.name for c in questionnaire.choices(question)} if question.type in _SELECT_TYPES else None
     types = {q.name: q.type for q in questionnaire.questions if q.name in responses.columns}
-    has_consent = "consent" in types
+    # Whether a row counts and is asked depends only on the answers that consent and the skip
+    # logic read, and the indicator only on the row's answer: each distinct combination is
+    # evaluated once (a survey has few) instead of walking the skip logic on every row.
+    status = _asked(responses, questionnaire, question, types)
     values = np.full(len(responses), np.nan)
-    for position, row in enumerate(responses[list(types)].itertuples(index=False, name=None)):
-        answers = {name: _answer(types[name], value) for name, value in zip(types, row)}
-        if has_consent and answers.get("consent") != "yes":
-            continue
-        if not questionnaire.is_relevant(question, answers):
-            if target.denominator == "all" and target.statistic == "proportion":
-                values[position] = 0.0
-            continue
-        answer = answers.get(question.name)
+    if target.denominator == "all" and target.statistic == "proportion":
+        values[status == _NOT_ASKED] = 0.0
+    asked = np.flatnonzero(status == _ASKED)
+    if not len(asked):
+        return pd.Series(values, index=responses.index, name=target.id)
+    codes, uniques = pd.factorize(pd.Series(responses[question.name].to_numpy()[asked], dtype=object),
+                                  use_na_sentinel=False)
+    indicator = np.full(len(uniques), np.nan)
+    bad_code: dict[int, Any] = {}
+    for k, value in enumerate(uniques):
+        answer = _answer(types[question.name], value)
         if answer is None:
             continue
         if target.statistic == "mean":
-            values[position] = float(answer)
+            indicator[k] = float(answer)
             continue
         chosen = answer if isinstance(answer, list) else [answer]
         bad = [code for code in chosen if code not in valid_codes]
         if bad:
-            raise TargetError(f"an answer to {question.name!r} is not in its choice list {question.list_name!r}",
-                              argument="responses", value=bad[0],
-                              fix="check that the responses belong to this questionnaire version")
-        values[position] = 1.0 if success.intersection(chosen) else 0.0
+            bad_code[k] = bad[0]
+            continue
+        indicator[k] = 1.0 if success.intersection(chosen) else 0.0
+    if bad_code:  # the first row, in order, with a code outside the list
+        first = codes[np.flatnonzero(np.isin(codes, list(bad_code)))[0]]
+        raise TargetError(f"an answer to {question.name!r} is not in its choice list {question.list_name!r}",
+                          argument="responses", value=bad_code[first],
+                          fix="check that the responses belong to this questionnaire version")
+    values[asked] = indicator[codes]
     return pd.Series(values, index=responses.index, name=target.id)
+
+
+_NO_CONSENT, _NOT_ASKED, _ASKED = 0, 1, 2
+
+
+def _asked(responses: pd.DataFrame, questionnaire: Questionnaire, question: Any,
+           types: Mapping[str, str]) -> np.ndarray:
+    """Per row: no consent, consent but ``question`` not asked, or asked (the codes above)."""
+    read: set[str] = set()
+    for group in questionnaire.groups:
+        for expression in [group.relevant, *(q.relevant for q in group.questions)]:
+            if expression:
+                read |= references(expression)
+    columns = [name for name in types if name in read or name == "consent"]
+    key = np.zeros(len(responses), np.int64)
+    for name in columns:   # one code per distinct combination of these answers
+        column_codes, column_values = pd.factorize(responses[name], use_na_sentinel=False)
+        key = key * max(len(column_values), 1) + column_codes
+        key = pd.factorize(key)[0].astype(np.int64)   # keeps the codes small
+    combos, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    status = np.empty(len(combos), np.int64)
+    for k, row in enumerate(responses[columns].iloc[first].itertuples(index=False, name=None)):
+        answers = {name: _answer(types[name], value) for name, value in zip(columns, row)}
+        if "consent" in types and answers.get("consent") != "yes":
+            status[k] = _NO_CONSENT
+        elif not questionnaire.is_relevant(question, answers):
+            status[k] = _NOT_ASKED
+        else:
+            status[k] = _ASKED
+    return status[inverse]
 
 
 def _answer(question_type: str, value: Any) -> Any:

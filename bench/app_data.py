@@ -6,9 +6,9 @@ transaction; neither is meant for a million rows.  So a small demo sample (every
 questionnaire and wave) is generated once and repeated: copy ``r`` of PSU ``p`` is PSU
 ``<p>-r<r>``, filled with interviews drawn (a seeded shuffle) from the same questionnaire,
 wave and district, so the number of PSUs grows with the interviews (10 per PSU), PSU means
-vary as in a real sample and the design stays a stratified cluster sample.  :func:`responses` gives the rows as
-``ResponseStore.responses_frame`` would; :func:`fill_store` writes them into a store's table
-in bulk.
+vary as in a real sample and the design stays a stratified cluster sample.
+:func:`responses` gives the rows as ``ResponseStore.responses_frame`` would;
+:func:`fill_store` writes them into a store's table in bulk.
 """
 from __future__ import annotations
 

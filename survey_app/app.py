@@ -23,10 +23,12 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import streamlit as st  # noqa: E402
+from streamlit.navigation.page import StreamlitPage  # noqa: E402
 
 from survey_app.auth import ROLES, account_sidebar, current_user  # noqa: E402
 from survey_app.errors import SurveyAppError  # noqa: E402
 from survey_app.i18n import t  # noqa: E402
+from survey_app.pages.signin import render as sign_in_form  # noqa: E402
 from survey_app.ui import language_selector  # noqa: E402
 
 
@@ -59,6 +61,9 @@ class PageSpec:
 #: The app's pages in menu order; the first one opens by default.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/interview.py", "访问", "Interview", ":material/edit_note:", "interviewing", ("interviewer",)),
+    PageSpec("pages/dashboard.py", "目标达成", "Dashboard", ":material/dashboard:", "results", ("statistician",)),
+    PageSpec("pages/statistics.py", "统计分析", "Statistics", ":material/query_stats:", "estimates", ("statistician",)),
+    PageSpec("pages/frequencies.py", "频数表", "Frequencies", ":material/table_chart:", "tables", ("statistician",)),
     PageSpec("pages/planning.py", "抽样设计", "Sample design", ":material/calculate:", "sample-design",
              ("statistician",)),
     PageSpec("pages/questionnaires_admin.py", "问卷管理", "Questionnaires", ":material/description:", "questionnaires",
@@ -83,22 +88,24 @@ def main() -> None:
         st.error(t("app.error_store", lang))
         st.caption(t("app.error_detail", lang, detail=exc))
         st.stop()
-    # This session's navigation holds only the user's pages; each page checks again.
-    specs = [SIGN_IN] if user is None else [spec for spec in PAGES if user.roles & set(spec.roles)]
-    pages = [
-        st.Page(
-            spec.path,
-            title=spec.title_zh if lang == "zh" else spec.title_en,
-            icon=spec.icon,
-            url_path=spec.url_path,
-            default=index == 0,
-        )
-        for index, spec in enumerate(specs)
-    ]
     st.sidebar.caption(t("app.title", lang))
-    if user is not None:
-        account_sidebar(user)
-    st.navigation(pages).run()
+    if user is None:
+        # Every page's address shows the sign-in form, so a link opened before signing in
+        # works after it; none of the pages' own code is registered, let alone run.
+        form = [st.Page(sign_in_form, title=_title(spec, lang), url_path=spec.url_path) for spec in PAGES]
+        st.navigation([_page(SIGN_IN, lang, default=True), *form], position="hidden").run()
+        return
+    account_sidebar(user)
+    # This session's navigation holds only the user's pages; each page checks again.
+    mine = [spec for spec in PAGES if user.roles & set(spec.roles)]
+    st.navigation([_page(spec, lang, default=index == 0) for index, spec in enumerate(mine)]).run()
 
+
+def _page(spec: PageSpec, lang: str, *, default: bool = False) -> StreamlitPage:
+    return st.Page(spec.path, title=_title(spec, lang), icon=spec.icon, url_path=spec.url_path, default=default)
+
+
+def _title(spec: PageSpec, lang: str) -> str:
+    return spec.title_zh if lang == "zh" else spec.title_en
 
 main()

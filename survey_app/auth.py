@@ -968,7 +968,10 @@ def export_responses(
         authorize(stored, "export_contact_details")
     frame = store.responses_frame(questionnaire_id, status, wave=wave)
     if contact_details == "remove":
-        frame = minimise_personal_data(frame, store._known_questionnaires())
+        from questionnaires import shipped_questionnaires
+
+        # Columns of other (uploaded) questionnaires are unknown here and so treated as free text.
+        frame = minimise_personal_data(frame, shipped_questionnaires())
     accounts.record(
         user.username,
         "export",

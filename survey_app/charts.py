@@ -101,7 +101,9 @@ def _check_columns(frame: pd.DataFrame, argument: str, columns: tuple[str, ...])
         raise ChartError(f"{argument} must be a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ChartError(f"{argument} lacks the column(s) {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}")
+        raise ChartError(
+            f"{argument} lacks the column(s) {', '.join(missing)}; it has {', '.join(map(str, frame.columns))}"
+        )
 
 
 def _number_format(statistic: Statistic) -> str:
@@ -176,7 +178,9 @@ def target_chart(
     """
     _check_statistic(statistic)
     data = _with_verdict_text(
-        pd.DataFrame({"estimate": [estimate], "ci_low": [ci_low], "ci_high": [ci_high], "verdict": [verdict], "n": [n]}),
+        pd.DataFrame(
+            {"estimate": [estimate], "ci_low": [ci_low], "ci_high": [ci_high], "verdict": [verdict], "n": [n]}
+        ),
         lang,
     )
     scale = _value_axis(statistic, data["ci_low"], data["ci_high"], threshold)

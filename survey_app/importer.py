@@ -603,9 +603,10 @@ class _Reader:
                 self.problem(row, column, value, f"this row belongs to {value!r}, not {wanted!r}; import it with "
                              "its own questionnaire", "wrong_questionnaire")
         status = cells.get("status")
-        if not _blank(status) and str(status).strip() != "submitted":
-            self.problem(row, "status", status, "only submitted interviews can be imported; export with status "
-                         "'submitted'", "bad_status")
+        # approved interviews count like submitted ones (a store's export holds both)
+        if not _blank(status) and str(status).strip() not in ("submitted", "approved"):
+            self.problem(row, "status", status, "only submitted (or approved) interviews can be imported; export "
+                         "with status 'submitted'", "bad_status")
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -174,7 +174,8 @@ class PopulationMargins:
         kind = "DEMONSTRATION margins (not official figures)" if self.demonstration else "Population margins"
         lines = [f"{kind}: {self.source}", f"  reference date {self.reference_date.isoformat()}"]
         if self.uploaded_at is not None:
-            lines.append(f"  saved {self.uploaded_at.isoformat()}" + (f" from {self.filename}" if self.filename else ""))
+            origin = f" from {self.filename}" if self.filename else ""
+            lines.append(f"  saved {self.uploaded_at.isoformat()}{origin}")
         for variable, margin in self.counts.items():
             total = self.total(variable)
             shares = ", ".join(f"{code} {count / total:.1%}" for code, count in margin.items())
@@ -335,7 +336,9 @@ def parse_margins(
         mentioned.add((variable, code))
         population = _population(population_text)
         if population is None:
-            problems.append(f"row {row}: population {population_text!r} of {variable} {code!r} is not a positive number")
+            problems.append(
+                f"row {row}: population {population_text!r} of {variable} {code!r} is not a positive number"
+            )
             continue
         if (variable, code) in seen:
             problems.append(f"row {row}: {variable} {code!r} is given twice (also in row {seen[(variable, code)]})")
@@ -345,7 +348,9 @@ def parse_margins(
     if not problems and not counts:
         problems.append(f"no data rows; give one row per category ({', '.join(FILE_COLUMNS)})")
     for variable, margin in counts.items():
-        absent = [f"{code} ({zh})" for code, zh, _ in margin_categories()[variable] if (variable, code) not in mentioned]
+        absent = [
+            f"{code} ({zh})" for code, zh, _ in margin_categories()[variable] if (variable, code) not in mentioned
+        ]
         if absent:
             problems.append(f"{variable} lacks the categories {', '.join(absent)}; give every category of a variable")
     if problems:

@@ -41,6 +41,7 @@ from survey_app.errors import SurveyAppError
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import Questionnaire
+    from survey_app.review import Exclusions
     from survey_app.store import ResponseStore
 
 __all__ = ["ReportError", "ReportSettings", "ReportTables", "build_report", "report_from_store",
@@ -235,10 +236,13 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     -------
     ReportTables
     """
+    from survey_app.review import excluded_interviews
+
     extracted_at = datetime.now(timezone.utc)
     responses = store.responses_frame(status="submitted", wave=wave)
     return build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
-                        extracted_at=extracted_at, source=_without_password(store.url), wave=wave)
+                        extracted_at=extracted_at, source=_without_password(store.url), wave=wave,
+                        exclusions=excluded_interviews(store, wave=wave))
 
 
 def _without_password(url: str) -> str:
@@ -251,7 +255,8 @@ def _without_password(url: str) -> str:
 def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = None,
                  targets: Sequence[Target] | None = None,
                  questionnaires: Mapping[str, Questionnaire] | None = None,
-                 extracted_at: datetime | None = None, source: str = "", wave: str | None = None) -> ReportTables:
+                 extracted_at: datetime | None = None, source: str = "", wave: str | None = None,
+                 exclusions: Exclusions | None = None) -> ReportTables:
     """Build every table of the satisfaction report.
 
     Parameters
@@ -271,6 +276,10 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         Where they were read from.
     wave : str, optional
         The wave they belong to, if one was chosen.
+    exclusions : survey_app.review.Exclusions, optional
+        The submitted interviews left out of ``responses`` after review (rejected, or voided
+        after submission), from ``survey_app.review.excluded_interviews``; the methods sheet
+        says how many and why.
 
     Returns
     -------
@@ -361,7 +370,8 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         assessments=assessments, overview=overview, district_verdicts=district_verdicts,
         domains=domains, frequencies=frequencies,
         text_answers=_text_answers(frames, questionnaires),
-        methods=_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source, wave),
+        methods=_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source, wave,
+                         exclusions),
         dictionary=_dictionary([questionnaires[q] for q in used] or list(questionnaires.values())),
         districts=districts)
 
@@ -442,11 +452,11 @@ def _add_multiple_indicators(data: pd.DataFrame, form: Questionnaire) -> pd.Data
     for question in form.questions:
         if question.type != "select_multiple" or question.name not in data.columns:
             continue
-        stripped = _strip(data[question.name])
+        stripped = _strip(data[question.name]).reset_index(drop=True)
         answered = (stripped.notna() & (stripped != "")).to_numpy()
-        # one (row, code) pair per chosen code: vectorised set membership
+        # one (row position, code) pair per chosen code: vectorised set membership
         chosen = stripped[answered].str.split().explode().dropna()
-        rows = data.index.get_indexer(chosen.index)
+        rows = chosen.index.to_numpy()
         for choice in form.choices(question):
             column = np.where(answered, 0.0, np.nan)
             column[rows[(chosen == choice.name).to_numpy()]] = 1.0
@@ -554,7 +564,7 @@ def _versions() -> str:
 
 def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], counts: Mapping[str, tuple[int, int]],
              responses: pd.DataFrame, targets: Sequence[Target], created_at: datetime, extracted_at: datetime,
-             source: str, wave: str | None) -> pd.DataFrame:
+             source: str, wave: str | None, exclusions: Exclusions | None) -> pd.DataFrame:
     level = f"{settings.level:.10g}"
     rows: list[tuple[str, str]] = [
         ("报告生成时间 Report created (UTC)", f"{created_at:%Y-%m-%d %H:%M:%S}"),
@@ -563,12 +573,18 @@ def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], coun
         ("调查轮次 Wave", wave or "all waves"),
         ("样本设计 Design",
          f"stratified cluster sample: strata = {STRATA_COLUMN} (the interview's district), PSU = {PSU_COLUMN} "
-         f"(nested in strata); respondents = submitted interviews with consent; Taylor linearisation variance "
+         f"(nested in strata); respondents = submitted interviews with consent (awaiting review or approved; "
+         f"rejected and voided interviews are left out); Taylor linearisation variance "
          f"(as R's survey package); lonely PSUs: {settings.lonely_psu}"),
         ("基础权重 Base weights",
          f"the '{WEIGHT_COLUMN}' column" if WEIGHT_COLUMN in responses.columns else "1 per interview (equal weights)"),
         ("加权调整 Weighting", settings.describe_weighting()),
     ]
+    if exclusions is not None:
+        by_questionnaire = [f"; {qid}: {exclusions.describe(qid)}"
+                            for qid in exclusions.to_frame()["questionnaire_id"].unique()]
+        rows.append(("审核剔除 Excluded after review",
+                     f"{exclusions.total} submitted interview(s) left out of the estimates" + "".join(by_questionnaire)))
     if settings.margins_source:
         rows.append(("总体边际来源 Margins source", settings.margins_source))
     for var, cats in settings.margins.items():

@@ -26,6 +26,7 @@ from survey_app.i18n import register, t
 from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
 from survey_app.reporting import (PSU_COLUMN, STRATA_COLUMN, WEIGHT_COLUMN, ReportSettings, ReportTables,
                                   build_report)
+from survey_app.review import excluded_interviews
 from survey_app.store import _create_engine, _safe_url, default_url
 from survey_app.ui import get_store
 
@@ -105,7 +106,10 @@ register(
         "settings_where": {"zh": "可在“统计分析”页更改。", "en": "Change them on the Statistics page."},
         "weighting_design": {"zh": "设计权数", "en": "design weights"},
         "weighting_poststratify": {"zh": "按区县事后分层", "en": "post-stratified by district"},
-        "weighting_rake": {"zh": "按人口边际（{variables}）迭代加权", "en": "raked to population margins ({variables})"},
+        "weighting_rake": {
+            "zh": "按人口边际（{variables}）迭代加权",
+            "en": "raked to population margins ({variables})",
+        },
         "demo_margins_used": {
             "zh": "所用人口边际为**演示用**（由普查区县总数按假设推算），不得用于正式发布。",
             "en": "The population margins used are **for demonstration** (derived from census district totals "
@@ -163,7 +167,9 @@ class ResultsSettings:
             raise ValueError(f"weighting={self.weighting!r} is not known; use one of {', '.join(WEIGHTINGS)}")
         unknown = [v for v in self.rake_variables if v not in MARGIN_VARIABLES]
         if unknown or not self.rake_variables:
-            raise ValueError(f"rake_variables={self.rake_variables!r}: choose one or more of {', '.join(MARGIN_VARIABLES)}")
+            raise ValueError(
+                f"rake_variables={self.rake_variables!r}: choose one or more of {', '.join(MARGIN_VARIABLES)}"
+            )
         if self.ci_method not in CI_METHODS:
             raise ValueError(f"ci_method={self.ci_method!r} is not known; use one of {', '.join(CI_METHODS)}")
 
@@ -263,7 +269,8 @@ def _report(url: str, version: tuple[int, str], wave: str | None, key: tuple) ->
     frame = responses(url, version)
     if wave is not None:
         frame = frame.loc[frame["wave"].astype(str) == wave]
-    return build_report(frame, settings=_settings_from_key(key), source=_safe_url(url), wave=wave)
+    return build_report(frame, settings=_settings_from_key(key), source=_safe_url(url), wave=wave,
+                        exclusions=excluded_interviews(get_store(), wave=wave))
 
 
 def report(settings: ReportSettings, *, wave: str | None, url: str | None = None) -> ReportTables:
@@ -321,7 +328,8 @@ def demo_banner(frame: pd.DataFrame, lang: str) -> None:
         st.success(notice)
     n = int(frame["interviewer"].astype(str).str.startswith(DEMO_INTERVIEWER_PREFIX).sum())
     if n:
-        st.warning(t("results.demo_banner", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX), icon=":material/science:")
+        st.warning(t("results.demo_banner", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX),
+                   icon=":material/science:")
 
 
 def settings_caption(settings: ResultsSettings, used: ReportSettings, margins: PopulationMargins | None,
@@ -467,10 +475,14 @@ def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, 
             table = design.proportion(column, by=by, ci_method=ci_method, level=level).to_frame()
             chosen = data[column].groupby(data[by] if by else pd.Series(OVERALL, index=data.index)).sum()
             for group, row in table.iterrows():
+                if row["n"] == 0:  # nobody in this group was asked the question
+                    continue
                 rows.append({**_frequency_row(group, choice, row, int(row["n"])), "count": int(chosen.get(group, 0))})
     else:
         table = design.mean(question, by=by, level=level).to_frame()
         for group, row in table.iterrows():
+            if row["n"] == 0:
+                continue
             rows.append({"group": group, "code": "mean", "choice_zh": "均值", "choice_en": "mean",
                          "estimate": row["estimate"], "se": row["se"], "ci_low": row["ci_low"],
                          "ci_high": row["ci_high"], "n": int(row["n"]), "count": int(row["n"])})
@@ -555,4 +567,5 @@ def show_chart(chart: alt.TopLevelMixin) -> None:
     charts flat; the element gets the plot height plus room for them.
     """
     height = chart.to_dict().get("height")
-    st.altair_chart(chart, width="stretch", height=int(height) + _AXIS_ROOM if isinstance(height, (int, float)) else "content")
+    room = int(height) + _AXIS_ROOM if isinstance(height, (int, float)) else "content"
+    st.altair_chart(chart, width="stretch", height=room)

@@ -230,7 +230,8 @@ class QuestionnaireLibrary:
             return questionnaires.shipped_questionnaires()  # cached by the loader
         return dict(self._shipped)
 
-    def upload(self, data: bytes, *, user: User, accounts: Accounts, file_name: str = "upload.xlsx") -> StoredQuestionnaire:
+    def upload(self, data: bytes, *, user: User, accounts: Accounts,
+               file_name: str = "upload.xlsx") -> StoredQuestionnaire:
         """Check an XLSForm workbook and store it as a new questionnaire version.
 
         Parameters
@@ -307,7 +308,8 @@ class QuestionnaireLibrary:
             return self._unchanged(existing, form)
         except SQLAlchemyError as exc:
             accounts.record(user.username, "upload_questionnaire_failed", target, {"why": _detail(exc)})
-            raise ReviewError(f"the questionnaire could not be stored in {_safe_url(self.url)}: {_detail(exc)}") from exc
+            raise ReviewError(f"the questionnaire could not be stored in {_safe_url(self.url)}: "
+                              f"{_detail(exc)}") from exc
         with self._lock:
             self._parsed[digest] = form
         return StoredQuestionnaire(questionnaire=form, uploaded_at=now, uploaded_by=user.username, new=True,

@@ -1,12 +1,13 @@
 """The response store: interviews and their answers, saved as they are entered.
 
 One table, ``interviews``, holds one row per interview: its metadata, its status
-(``draft`` -> ``submitted`` -> ``approved`` or ``rejected`` after review, or ``voided``), the screen the interviewer is on and the
-answers as a JSON document. Every change is a conditional ``UPDATE`` on a revision
-counter (optimistic concurrency), so concurrent writers never silently overwrite each
-other, and nothing here is specific to one database: the default is an embedded SQLite
-file under ``data/`` (WAL mode) and any SQLAlchemy URL can be given instead, in the
-``url`` argument or the ``SURVEY_DB_URL`` environment variable.
+(``draft`` -> ``submitted`` -> ``approved`` or ``rejected`` after review, or ``voided``),
+the screen the interviewer is on and the answers as a JSON document. Every change is a
+conditional ``UPDATE`` on a revision counter (optimistic concurrency), so concurrent
+writers never silently overwrite each other, and nothing here is specific to one
+database: the default is an embedded SQLite file under ``data/`` (WAL mode) and any
+SQLAlchemy URL can be given instead, in the ``url`` argument or the ``SURVEY_DB_URL``
+environment variable.
 
 Analysis pages and reports read data only through :meth:`ResponseStore.responses_frame`.
 """

@@ -1,6 +1,9 @@
 """Administration: user accounts, backups and restores, and the audit log (administrators only)."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+import pandas as pd
 import streamlit as st
 
 from survey_app.auth import ROLES, InvalidAccountError, User, get_accounts, require_role, role_names
@@ -10,7 +13,9 @@ from survey_app.store import default_url
 from survey_app.ui import error_boundary
 from survey_app.uploads import UploadTooLargeError, read_upload
 
-_BACKUP = "_admin_backup"  # (bytes, file name) of the prepared backup
+_BACKUP = "_admin_backup"  # (bytes, file name, interviews, submitted) of the prepared backup
+# Times are stored in UTC and shown in Nantong's time.
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
 register(
     "admin",
@@ -59,6 +64,19 @@ register(
             "en": "Restored. Safety backup of the previous state: {path}. Sign in again if you were signed out.",
         },
         "backup_error": {"zh": "备份/恢复失败：{detail}", "en": "Backup/restore failed: {detail}"},
+        "col_username": {"zh": "用户名", "en": "User name"},
+        "col_display_name": {"zh": "姓名", "en": "Full name"},
+        "col_roles": {"zh": "角色", "en": "Roles"},
+        "col_active": {"zh": "启用", "en": "Enabled"},
+        "col_source": {"zh": "登录方式", "en": "Signs in with"},
+        "col_created_at": {"zh": "创建时间", "en": "Created"},
+        "col_at": {"zh": "时间", "en": "Time"},
+        "col_actor": {"zh": "操作人", "en": "By"},
+        "col_action": {"zh": "操作", "en": "Action"},
+        "col_target": {"zh": "对象", "en": "Target"},
+        "col_detail": {"zh": "详情", "en": "Details"},
+        "source_password": {"zh": "密码", "en": "password"},
+        "source_oidc": {"zh": "单位统一身份", "en": "organisation account"},
         "not_sqlite": {
             "zh": "数据库不是内置的 SQLite 文件（{detail}）。请使用数据库服务器自带的工具备份，例如 PostgreSQL 的 pg_dump。",
             "en": "The database is not the embedded SQLite file ({detail}). Back it up with the server's own "
@@ -82,12 +100,15 @@ def render() -> None:
         with backups_tab:
             _backups(user, lang)
         with audit_tab:
-            st.dataframe(get_accounts().audit_log(user, limit=500), hide_index=True, width="stretch")
+            _table(get_accounts().audit_log(user, limit=500), lang)
 
 
 def _users(user: User, lang: str) -> None:
     accounts = get_accounts()
-    st.dataframe(accounts.users_frame(user), hide_index=True, width="stretch")
+    users = accounts.users_frame(user)
+    users["roles"] = users["roles"].map(lambda roles: role_names(roles.split(","), lang))
+    users["source"] = users["source"].map(lambda source: t(f"admin.source_{source}", lang))
+    _table(users, lang)
 
     st.subheader(t("admin.new_user", lang))
     with st.form("admin_new_user", clear_on_submit=True):
@@ -137,6 +158,16 @@ def _users(user: User, lang: str) -> None:
             st.error(t("admin.invalid", lang, detail=exc))
         else:
             st.success(t("admin.saved", lang, name=name))
+
+
+def _table(frame: pd.DataFrame, lang: str) -> None:
+    """A table with headings in the interface language and times in Nantong's time."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if isinstance(shown[column].dtype, pd.DatetimeTZDtype):
+            shown[column] = shown[column].dt.tz_convert(LOCAL_TIME).dt.strftime("%Y-%m-%d %H:%M:%S")
+    shown.columns = [t(f"admin.col_{column}", lang) for column in shown.columns]
+    st.dataframe(shown, hide_index=True, width="stretch")
 
 
 def _backups(user: User, lang: str) -> None:

@@ -55,7 +55,9 @@ register(
         "district": {"zh": "抽样区县", "en": "Sampled district"},
         "psu": {"zh": "抽样单元", "en": "Sampling unit (PSU)"},
         "interviewer": {"zh": "访问员编号", "en": "Interviewer code"},
-        "sheet": {"zh": "工作表（Excel，留空为第一个）", "en": "Sheet (Excel; empty = the first)"},
+        "sheet": {"zh": "工作表（Excel）", "en": "Sheet (Excel)"},
+        "first_sheet": {"zh": "第一个工作表", "en": "the first sheet"},
+        "from_file": {"zh": "由文件提供", "en": "from the file"},
         "timezone": {"zh": "未注明时区的时间按此时区理解", "en": "Times without a time zone are in"},
         "import": {"zh": "检查并导入", "en": "Check and import"},
         "progress": {"zh": "正在检查… {percent}%", "en": "Checking… {percent}%"},
@@ -75,7 +77,8 @@ register(
         "download_csv": {"zh": "下载问题报告（CSV）", "en": "Download the report (CSV)"},
         "download_xlsx": {"zh": "下载问题报告（Excel）", "en": "Download the report (Excel)"},
         "conflict": {
-            "zh": "文件中有访问已用不同的答案保存过，未保存任何数据。已保存的数据不会被覆盖：如文件是正确版本，请先作废已保存的访问。",
+            "zh": "文件中有访问已用不同的答案保存过，未保存任何数据。"
+            "已保存的数据不会被覆盖：如文件是正确版本，请先作废已保存的访问。",
             "en": "Some interviews in the file are already stored with other answers, so nothing was stored. "
             "Stored data is never overwritten: void the stored interviews first if the file is the right version.",
         },
@@ -103,7 +106,8 @@ def render() -> None:
         forms = available_questionnaires(store)
         form_id = st.selectbox(
             t("import_responses.questionnaire", lang), list(forms),
-            format_func=lambda qid: f"{forms[qid].title.get(lang) or forms[qid].title.zh} ({qid} · {forms[qid].version})",
+            format_func=lambda qid: f"{forms[qid].title.get(lang) or forms[qid].title.zh} "
+                                    f"({qid} · {forms[qid].version})",
             key=f"{_KEY}questionnaire",
         )
         upload = st.file_uploader(t("import_responses.file", lang), type=["csv", "xlsx"], key=f"{_KEY}file")
@@ -114,13 +118,17 @@ def render() -> None:
             defaults = {
                 "wave": left.text_input(t("import_responses.wave", lang), key=f"{_KEY}wave",
                                         value=str(datetime.now(LOCAL_TIME).year)),
-                "interviewer": right.text_input(t("import_responses.interviewer", lang), key=f"{_KEY}interviewer"),
-                "district": left.selectbox(t("import_responses.district", lang), ["", *districts],
-                                           format_func=lambda code: districts.get(code, ""),
-                                           key=f"{_KEY}district"),
-                "psu": right.text_input(t("import_responses.psu", lang), key=f"{_KEY}psu"),
+                "interviewer": right.text_input(t("import_responses.interviewer", lang), key=f"{_KEY}interviewer",
+                                                placeholder=t("import_responses.from_file", lang)),
+                "district": left.selectbox(t("import_responses.district", lang), list(districts), index=None,
+                                           format_func=districts.__getitem__,
+                                           placeholder=t("import_responses.from_file", lang),
+                                           key=f"{_KEY}district") or "",
+                "psu": right.text_input(t("import_responses.psu", lang), key=f"{_KEY}psu",
+                                        placeholder=t("import_responses.from_file", lang)),
             }
-            sheet = left.text_input(t("import_responses.sheet", lang), key=f"{_KEY}sheet").strip()
+            sheet = left.text_input(t("import_responses.sheet", lang), key=f"{_KEY}sheet",
+                                    placeholder=t("import_responses.first_sheet", lang)).strip()
             zone = right.selectbox(t("import_responses.timezone", lang), TIMEZONES, key=f"{_KEY}timezone")
         if upload is None or form_id is None:
             return

@@ -55,7 +55,8 @@ register(
         "download": {"zh": "下载 XLSForm（.xlsx）", "en": "Download the XLSForm (.xlsx)"},
         "upload_title": {"zh": "上传 XLSForm（新版本）", "en": "Upload an XLSForm (new version)"},
         "upload_help": {
-            "zh": "工作簿需含 survey、choices、settings 三个工作表；settings 中的 form_id 和 version 决定问卷编号和版本。"
+            "zh": "工作簿需含 survey、choices、settings 三个工作表；"
+            "settings 中的 form_id 和 version 决定问卷编号和版本。"
             "已保存的版本不能修改，修改问卷请提高版本号。",
             "en": "The workbook needs survey, choices and settings sheets; form_id and version on the settings sheet "
             "name the questionnaire and its version. A stored version never changes: raise the version to change "
@@ -109,6 +110,8 @@ def render() -> None:
     """Draw the questionnaires page for a signed-in administrator."""
     user = require_role("administrator")
     lang = current_language()
+    # The versions table has many columns: wider than the centred layout, as on a laptop screen.
+    st.html("<style>[data-testid='stMainBlockContainer'] { max-width: 80rem; }</style>")
     with error_boundary():
         st.header(t("questionnaires_admin.title", lang))
         st.caption(t("questionnaires_admin.intro", lang))
@@ -131,9 +134,9 @@ def _versions_table(versions: pd.DataFrame, lang: str) -> None:
         "title": versions["title_zh"] if lang == "zh" else versions["title_en"].fillna(versions["title_zh"]),
         "source": versions["source"].map(lambda s: t(f"questionnaires_admin.source_{s}", lang)),
         "current": versions["current"],
-        "uploaded_at": versions["uploaded_at"].dt.tz_convert(LOCAL_TIME).dt.strftime("%Y-%m-%d %H:%M"),
-        "uploaded_by": versions["uploaded_by"],
-        "file_name": versions["file_name"],
+        "uploaded_at": versions["uploaded_at"].dt.tz_convert(LOCAL_TIME).dt.strftime("%Y-%m-%d %H:%M").fillna(""),
+        "uploaded_by": versions["uploaded_by"].fillna(""),
+        "file_name": versions["file_name"].fillna(""),
     })
     columns = {
         "questionnaire_id": "col_id", "version": "col_version", "title": "col_title", "source": "col_source",
@@ -148,16 +151,18 @@ def _versions_table(versions: pd.DataFrame, lang: str) -> None:
 def _download(library: QuestionnaireLibrary, versions: pd.DataFrame, lang: str) -> None:
     st.subheader(t("questionnaires_admin.download_title", lang))
     options = list(zip(versions["questionnaire_id"], versions["version"]))
+    sources = dict(zip(options, versions["source"]))
     choice = st.selectbox(
         t("questionnaires_admin.download_which", lang), options,
-        format_func=lambda item: f"{item[0]} · {item[1]}", key=f"{_KEY}download_which",
+        format_func=lambda item: f"{item[0]} · {item[1]} ({t(f'questionnaires_admin.source_{sources[item]}', lang)})",
+        key=f"{_KEY}download_which",
     )
     if choice is None:
         return
     questionnaire_id, version = choice
     st.download_button(
         t("questionnaires_admin.download", lang),
-        data=_xlsform_bytes(library.questionnaire(questionnaire_id, version)),
+        data=xlsform_bytes(library.questionnaire(questionnaire_id, version)),
         file_name=f"{questionnaire_id}_v{version}.xlsx",
         mime=XLSX_MIME,
         icon=":material/download:",
@@ -166,7 +171,8 @@ def _download(library: QuestionnaireLibrary, versions: pd.DataFrame, lang: str) 
     )
 
 
-def _xlsform_bytes(questionnaire: Questionnaire) -> bytes:
+def xlsform_bytes(questionnaire: Questionnaire) -> bytes:
+    """The questionnaire as an XLSForm workbook, for the download button."""
     buffer = io.BytesIO()
     write_xlsform(questionnaire, buffer)
     return buffer.getvalue()

@@ -44,7 +44,6 @@ from survey_app.uploads import UploadTooLargeError, read_upload
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _KEY = "review_"
 _NOTICE = f"{_KEY}notice"  # the last decision, shown after the rerun
-_DECISION_WIDGETS = (f"{_KEY}decision", f"{_KEY}reason", f"{_KEY}comment")
 ALL_WAVES = "*"
 REVIEW_ACTIONS = ("approve_interview", "reject_interview", "void_interview", "review_failed")
 STATUS_COLORS = {"submitted": "#607d8b", "approved": "#2e7d32", "rejected": "#c62828"}
@@ -54,7 +53,8 @@ register(
     {
         "title": {"zh": "质量控制与审核", "en": "Quality control and review"},
         "intro": {
-            "zh": "质量检查只是提示需要核查的访问和访问员，不会自动剔除任何访问。管理员核查后可逐个通过、判为不合格（须注明原因）或作废；"
+            "zh": "质量检查只是提示需要核查的访问和访问员，不会自动剔除任何访问。"
+            "管理员核查后可逐个通过、判为不合格（须注明原因）或作废；"
             "不合格和作废的访问不计入估计，每项决定都记入审计日志。",
             "en": "The checks only point at interviews and interviewers to look at; nothing is rejected "
             "automatically. After checking, an administrator approves, rejects (with a reason) or voids "
@@ -70,7 +70,9 @@ register(
             "en": "Too fast: shorter than this share of the median duration",
         },
         "nonresponse": {"zh": "漏答比例超过此值即标记", "en": "Flag when the share of unanswered questions exceeds"},
-        "duplicate": {"zh": "与另一访问相同答案的比例达到此值即为雷同", "en": "Near-duplicate: share of identical answers"},
+        "duplicate": {
+            "zh": "与另一访问相同答案的比例达到此值即为雷同", "en": "Near-duplicate: share of identical answers",
+        },
         "assignments": {
             "zh": "抽样单元指派（抽样设计页面下载的 CSV/Excel，含 district、psu 列，可含 interviewer 列）",
             "en": "PSU assignments (the CSV/Excel from the sample design page: columns district, psu and "
@@ -80,7 +82,9 @@ register(
             "zh": "指派文件缺少列：{columns}。需要 district 和 psu 列。",
             "en": "The assignments file lacks the column(s): {columns}. It needs district and psu.",
         },
-        "assignments_unreadable": {"zh": "无法读取指派文件：{detail}", "en": "The assignments file cannot be read: {detail}"},
+        "assignments_unreadable": {
+            "zh": "无法读取指派文件：{detail}", "en": "The assignments file cannot be read: {detail}",
+        },
         "no_assignments": {
             "zh": "未上传抽样单元指派，未检查“不在指派的抽样单元”。",
             "en": "No PSU assignments uploaded: \"outside the assigned PSU\" is not checked.",
@@ -164,7 +168,8 @@ register(
         },
         "score_chart": {"zh": "访问员异常分数", "en": "Anomaly score per interviewer"},
         "score_caption": {
-            "zh": "异常分数（孤立森林，约 0.5 为一般，越接近 1 越与众不同）只用于排出优先核查的访问员，本身不是判定访问不合格的理由。",
+            "zh": "异常分数（孤立森林，约 0.5 为一般，越接近 1 越与众不同）只用于排出优先核查的访问员，"
+            "本身不是判定访问不合格的理由。",
             "en": "The anomaly score (isolation forest; about 0.5 is ordinary, near 1 stands out) only orders "
             "interviewers for a supervisor's attention; it is never by itself a reason to reject interviews.",
         },
@@ -198,7 +203,9 @@ register(
         "submit": {"zh": "保存审核决定", "en": "Save the decision"},
         "need_reason": {"zh": "不通过或作废时请选择原因。", "en": "Choose a reason to reject or void."},
         "need_comment": {"zh": "原因为“其他”时请填写说明。", "en": "Write a comment for the reason \"Other\"."},
-        "voided_final": {"zh": "此访问已作废，不能再审核。", "en": "This interview is voided; it cannot be reviewed again."},
+        "voided_final": {
+            "zh": "此访问已作废，不能再审核。", "en": "This interview is voided; it cannot be reviewed again.",
+        },
         "decided": {
             "zh": "已保存：访问 {id} 现为“{status}”，已记入审计日志。",
             "en": "Saved: interview {id} is now \"{status}\"; the decision is in the audit log.",
@@ -242,12 +249,12 @@ def render() -> None:
     with error_boundary():
         notice = st.session_state.pop(_NOTICE, None)
         if notice is not None:
-            for key in _DECISION_WIDGETS:  # a fresh decision form for the next one
+            for key in decision_keys(notice[0]):  # a fresh form if the interview is reviewed again
                 st.session_state.pop(key, None)
         st.header(t("review.title", lang))
         st.caption(t("review.intro", lang))
         if notice is not None:
-            st.success(t("review.decided", lang, id=notice[0], status=t(f"review.status_{notice[1]}", lang)))
+            st.success(t("review.decided", lang, id=notice[0][:8], status=t(f"review.status_{notice[1]}", lang)))
         store = get_store()
         forms = available_questionnaires(store)
         left, right = st.columns(2)
@@ -632,13 +639,14 @@ def _review_tab(user: User, form: Questionnaire, check: QualityCheck, data: pd.D
     if interview.status == "voided":
         st.info(t("review.voided_final", lang))
         return
+    keys = decision_keys(iid)  # per interview, so that its flag's reason is the suggestion
     decision = st.radio(t("review.decision", lang), DECISIONS, horizontal=True,
-                        format_func=lambda d: t(f"review.decision_{d}", lang), key=f"{_KEY}decision")
+                        format_func=lambda d: t(f"review.decision_{d}", lang), key=keys[0])
     first_flag = next((name for name in FLAGS if iid in flags.index and flags.at[iid, name]), None)
     reason = st.selectbox(t("review.reason", lang), REASONS, index=None if first_flag is None else
                           REASONS.index(first_flag), format_func=lambda r: t(f"review_reasons.{r}", lang),
-                          disabled=decision == "approve", key=f"{_KEY}reason")
-    comment = st.text_area(t("review.comment", lang), max_chars=1000, key=f"{_KEY}comment")
+                          disabled=decision == "approve", key=keys[1])
+    comment = st.text_area(t("review.comment", lang), max_chars=1000, key=keys[2])
     if not st.button(t("review.submit", lang), type="primary", key=f"{_KEY}submit"):
         return
     if decision != "approve" and reason is None:
@@ -656,8 +664,13 @@ def _review_tab(user: User, form: Questionnaire, check: QualityCheck, data: pd.D
     except InvalidReviewError as exc:
         st.error(t("review.invalid", lang, detail=exc))
         return
-    st.session_state[_NOTICE] = (iid[:8], after.status)
+    st.session_state[_NOTICE] = (iid, after.status)
     st.rerun()
+
+
+def decision_keys(interview_id: str) -> tuple[str, str, str]:
+    """The widget keys of the decision form of one interview: decision, reason, comment."""
+    return tuple(f"{_KEY}{name}_{interview_id}" for name in ("decision", "reason", "comment"))
 
 
 def answers_table(form: Questionnaire, answers: Mapping[str, Any], lang: str) -> pd.DataFrame:

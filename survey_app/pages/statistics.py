@@ -57,7 +57,8 @@ register(
         "weighting_poststratify": {"zh": "按区县事后分层", "en": "Post-stratified by district"},
         "weighting_rake": {"zh": "按人口边际迭代加权（raking）", "en": "Raked to population margins"},
         "weighting_help": {
-            "zh": "设计权数来自抽样设计（本系统中每份访问基础权数为 1，或取数据中的 weight 列）；事后分层使各区县加权人数"
+            "zh": "设计权数来自抽样设计（本系统中每份访问基础权数为 1，或取数据中的 weight 列）；"
+            "事后分层使各区县加权人数"
             "等于人口；迭代加权同时对所选边际校准。游客调查的对象不是常住人口，不做校准。",
             "en": "Design weights come from the sample design (1 per interview here, or the data's weight column); "
             "post-stratification makes each district's weighted count equal its population; raking calibrates "
@@ -113,10 +114,14 @@ register(
         "margins_demo": {"zh": "演示用边际（非官方数据）", "en": "Demonstration margins (not official)"},
         "margins_official": {"zh": "已上传边际", "en": "Uploaded margins"},
         "margins_source": {"zh": "来源：{source}", "en": "Source: {source}"},
-        "margins_dates": {"zh": "数据时点 {reference}；保存于 {saved}", "en": "Reference date {reference}; saved {saved}"},
+        "margins_dates": {
+            "zh": "数据时点 {reference}；保存于 {saved}",
+            "en": "Reference date {reference}; saved {saved}",
+        },
         "upload": {"zh": "上传人口边际", "en": "Upload population margins"},
         "upload_help": {
-            "zh": "CSV 或 Excel 文件，三列：variable（district、sex、age_group、urban_rural）、category（代码或中英文名称）、"
+            "zh": "CSV 或 Excel 文件，三列：variable（district、sex、age_group、urban_rural）、"
+            "category（代码或中英文名称）、"
             "population（18 岁及以上常住人口）。每个变量须列出全部类别。可先下载模板填写。",
             "en": "A CSV or Excel file with three columns: variable (district, sex, age_group, urban_rural), category "
             "(code or Chinese/English name) and population (residents aged 18 and over). Give every category of a "
@@ -127,7 +132,10 @@ register(
         "source": {"zh": "数据来源（出版物及表号）", "en": "Source (publication and table)"},
         "reference_date": {"zh": "数据时点", "en": "Reference date"},
         "save": {"zh": "检查并保存", "en": "Check and save"},
-        "saved": {"zh": "人口边际已保存（编号 {id}），现用于加权。", "en": "Margins saved (id {id}) and now used for weighting."},
+        "saved": {
+            "zh": "人口边际已保存（编号 {id}），现用于加权。",
+            "en": "Margins saved (id {id}) and now used for weighting.",
+        },
         "need_file": {"zh": "请选择文件并填写来源。", "en": "Choose a file and enter its source."},
         "variable": {"zh": "变量", "en": "Variable"},
         "var_district": {"zh": "区县", "en": "District"},
@@ -380,8 +388,8 @@ def _show_margins(margins: PopulationMargins, lang: str) -> None:
         frame["category"] = [labels[(v, c)] for v, c in zip(frame["variable"], frame["category"])]
         frame["variable"] = [t(f"statistics.var_{v}", lang) for v in frame["variable"]]
         st.dataframe(
-            frame.rename(columns={"variable": t("statistics.variable", lang), "category": t("statistics.category", lang),
-                                  "population": t("statistics.population", lang), "share": t("statistics.share", lang)}),
+            frame.rename(columns={column: t(f"statistics.{column}", lang)
+                                  for column in ("variable", "category", "population", "share")}),
             hide_index=True, width="stretch", height=260,
             column_config={t("statistics.population", lang): st.column_config.NumberColumn(format="localized"),
                            t("statistics.share", lang): st.column_config.NumberColumn(format="percent")},

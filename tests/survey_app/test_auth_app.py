@@ -210,11 +210,14 @@ def test_the_menu_offers_only_the_pages_of_the_role(accounts, users, role):
                 at.switch_page(spec.path)
 
 
-def test_signed_out_the_menu_has_only_the_sign_in_page(db_url, admin):
+def test_signed_out_no_page_is_registered_only_the_sign_in_form(db_url, admin):
+    """Before signing in no page's own code is even registered; every address shows the form."""
     at = clean(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run())
     for spec in PAGES:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(spec.path)
+    assert {key for key in widget_keys(at) if not key.startswith("FormSubmitter")} == {
+        "signin_username", "signin_password"}
 
 
 PROTECTED = sorted(path.name for path in PAGES_DIR.glob("*.py") if path.name not in ("__init__.py", "signin.py"))

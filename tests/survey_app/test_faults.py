@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from questionnaires import shipped_questionnaires
@@ -103,20 +104,23 @@ class Child:
 
 
 def importer_child(connection, url: str, path: Path, stop_at: str | None) -> None:
+    """Import the file; report when the database work starts, and pause after ``stop_at`` if given."""
     import sqlalchemy as sa
 
     from survey_app.importer import import_responses
 
     store = ResponseStore(url)
+    writing = []
 
-    def pause(conn, cursor, statement, parameters, context, executemany):
-        # Report, then wait to be killed inside the open transaction.
-        if statement.lstrip().upper().startswith(stop_at):
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if not writing:
+            writing.append(True)
+            connection.send(("writing",))
+        if stop_at is not None and statement.lstrip().upper().startswith(stop_at):
             connection.send(("paused",))
-            time.sleep(120)
+            time.sleep(120)  # to be killed inside the open transaction
 
-    if stop_at is not None:
-        sa.event.listen(store._engine, "after_cursor_execute", pause)
+    sa.event.listen(store._engine, "after_cursor_execute", watch)
     connection.send(("started",))
     result = import_responses(store, path, shipped_questionnaires()[FORM])
     connection.send(("done", result.stored))
@@ -148,23 +152,23 @@ def test_sigkill_in_the_middle_of_a_batch_import_leaves_nothing(db_url, export_f
               f"0 rows left; re-run stored {n}, a second re-run 0")
 
 
-def test_sigkill_at_random_moments_is_all_or_nothing(tmp_path, export_file, rng, capsys):
-    """Kills spread over the import's run time: each leaves either nothing or everything."""
+def test_sigkill_at_spread_moments_is_all_or_nothing(tmp_path, export_file, capsys):
+    """Kills spread over the import's database work (and a little after): nothing or everything."""
     path, n = export_file
     url = f"sqlite:///{tmp_path / 'survey.db'}"
     ResponseStore(url).close()
     timing = Child(importer_child, url, path, None)
-    timing.wait_for("started")
+    timing.wait_for("writing")
     started = time.monotonic()
     timing.wait_for("done")
     duration = time.monotonic() - started
     timing.kill()
     outcomes = []
-    for delay in rng.uniform(0.2, 1.1, size=8) * duration:
+    for delay in np.linspace(0.0, 1.5, 8) * duration:
         target = f"sqlite:///{tmp_path / f'survey-{len(outcomes)}.db'}"
         ResponseStore(target).close()
         importer = Child(importer_child, target, path, None)
-        importer.wait_for("started")
+        importer.wait_for("writing")
         time.sleep(delay)
         importer.kill()
         assert table(target, "PRAGMA integrity_check") == [("ok",)]
@@ -172,8 +176,8 @@ def test_sigkill_at_random_moments_is_all_or_nothing(tmp_path, export_file, rng,
         assert count in (0, n)
         outcomes.append(count)
     with capsys.disabled():
-        print(f"\n[faults sqlite] SIGKILL at random moments of a {duration:.1f} s import: rows left {outcomes} "
-              f"(each 0 or {n})")
+        print(f"\n[faults sqlite] SIGKILL 0 to 1.5 x {duration * 1000:.0f} ms into an import's database work: "
+              f"rows left {outcomes} (each 0 or {n})")
 
 
 # -- repeated requests -------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_fuzz_questionnaire_files(definitions, tmp_path, capsys):
     folder = tmp_path / "definitions"
     folder.mkdir()
 
-    @settings(FUZZ, max_examples=200)
+    @settings(FUZZ, max_examples=150)
     @given(which=st.sampled_from(names), edits=st.lists(st.tuples(st.integers(0, 10**6), st.booleans(), YAML_VALUE),
                                                          min_size=1, max_size=4))
     def case(which, edits):
@@ -160,7 +160,7 @@ def test_fuzz_questionnaire_files(definitions, tmp_path, capsys):
         path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
         counts[outcome(lambda: load_questionnaire(path), (QuestionnaireError,))] += 1
 
-    @settings(FUZZ, max_examples=100)
+    @settings(FUZZ, max_examples=60)
     @given(data=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
     def raw(data):
         path = folder / "random.yaml"
@@ -170,7 +170,7 @@ def test_fuzz_questionnaire_files(definitions, tmp_path, capsys):
     case()
     raw()
     report(capsys, "questionnaire files (damaged shipped definitions, random bytes)", counts)
-    assert counts["QuestionnaireError"] > 0 and counts["ok"] > 0 and sum(counts.values()) >= 300
+    assert counts["QuestionnaireError"] > 0 and counts["ok"] > 0 and sum(counts.values()) >= 200
 
 
 # -- XLSForm uploads -----------------------------------------------------------------------

@@ -156,7 +156,8 @@ def problem_table(edit) -> pd.DataFrame:
         (lambda t: t.loc.__setitem__((1, "population"), "-5"), ["row 3", "'-5'", "positive number"]),
         (lambda t: t.loc.__setitem__((1, "population"), "0"), ["row 3", "'0'"]),
         (lambda t: t.loc.__setitem__((1, "population"), "nan"), ["row 3", "'nan'"]),
-        (lambda t: t.loc.__setitem__((1, "category"), "chongchuan"), ["row 3", "given twice", "row 2", "kaifaqu (开发区)"]),
+        (lambda t: t.loc.__setitem__((1, "category"), "chongchuan"),
+         ["row 3", "given twice", "row 2", "kaifaqu (开发区)"]),
     ],
 )
 def test_bad_rows_are_named_with_their_values(edit, expected):
@@ -309,7 +310,8 @@ def margins_store(tmp_path: Path):
 
 def test_saved_margins_read_back_equal_and_newest_first(margins_store, tmp_path):
     first = parse_margins(full_table(), source="first", reference_date=DAY)
-    second = PopulationMargins(counts=first.counts, source="second", reference_date=date(2021, 1, 1), demonstration=True)
+    second = PopulationMargins(counts=first.counts, source="second", reference_date=date(2021, 1, 1),
+                               demonstration=True)
     saved_first = margins_store.save(first)
     saved_second = margins_store.save(second)
     assert saved_first.id != saved_second.id and saved_first.uploaded_at.tzinfo is not None
