@@ -21,6 +21,7 @@ traceback only ever means a bug.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 import tempfile
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--ci-method", choices=CI_METHODS, default="logit",
                         help="interval of a proportion, as R's svyciprop (default logit)")
     report.add_argument("--wave", metavar="W", help="only the interviews of this wave (default: all)")
+    report.add_argument("--keep-contact-details", action="store_true",
+                        help="keep phone numbers and e-mail addresses in free-text answers (default: removed)")
     report.add_argument("--targets", metavar="FILE", type=Path,
                         help="targets file (default: questionnaires/targets.yaml)")
     report.add_argument("--weighting", choices=WEIGHTINGS, default="none",
@@ -151,6 +154,7 @@ def _settings(args: argparse.Namespace, url: str):
 def _report(args: argparse.Namespace) -> int:
     from analysis.targets import load_targets
     from questionnaires import shipped_questionnaires
+    from survey_app.auth import audit
     from survey_app.excel import write_report
     from survey_app.reporting import report_from_store
     from survey_app.store import ResponseStore
@@ -167,7 +171,8 @@ def _report(args: argparse.Namespace) -> int:
     store = ResponseStore(url, questionnaires=questionnaires)
     try:
         tables = report_from_store(store, settings=settings, targets=targets, wave=args.wave,
-                                   questionnaires=questionnaires)
+                                   questionnaires=questionnaires,
+                                   contact_details="keep" if args.keep_contact_details else "remove")
     finally:
         store.close()
     # Written next to the target and renamed, so a scheduled run never leaves half a workbook.
@@ -179,6 +184,8 @@ def _report(args: argparse.Namespace) -> int:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+    audit(f"cli:{getpass.getuser()}", "export", str(out),
+          {"wave": args.wave, "contact_details": "keep" if args.keep_contact_details else "remove"}, url=url)
     counts = tables.overview["verdict"].value_counts()
     verdicts = ", ".join(f"{counts[v]} {v}" for v in ("met", "not met", "inconclusive", "no data") if v in counts)
     print(f"wrote {out}: {len(tables.overview)} targets ({verdicts})")

@@ -217,7 +217,8 @@ class ReportTables:
 
 def report_from_store(store: ResponseStore, *, settings: ReportSettings | None = None,
                       targets: Sequence[Target] | None = None, wave: str | None = None,
-                      questionnaires: Mapping[str, Questionnaire] | None = None) -> ReportTables:
+                      questionnaires: Mapping[str, Questionnaire] | None = None,
+                      contact_details: Literal["remove", "keep"] = "remove") -> ReportTables:
     """Read the submitted interviews of ``store`` and build the report's tables.
 
     Parameters
@@ -231,15 +232,27 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
         Only this wave's interviews.
     questionnaires : mapping, optional
         Default: the shipped questionnaires.
+    contact_details : {"remove", "keep"}
+        "remove" (default) takes contact details out of free-text answers before they reach
+        the workbook (:func:`survey_app.auth.minimise_personal_data`); "keep" is for an
+        administrator who asks for them.
 
     Returns
     -------
     ReportTables
     """
+    from survey_app.auth import minimise_personal_data
     from survey_app.review import excluded_interviews
+
+    if contact_details not in ("remove", "keep"):
+        raise ValueError(f"contact_details={contact_details!r}; use 'remove' or 'keep'")
 
     extracted_at = datetime.now(timezone.utc)
     responses = store.responses_frame(status="submitted", wave=wave)
+    if contact_details == "remove":
+        from questionnaires import shipped_questionnaires
+
+        responses = minimise_personal_data(responses, questionnaires or shipped_questionnaires())
     return build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
                         extracted_at=extracted_at, source=_without_password(store.url), wave=wave,
                         exclusions=excluded_interviews(store, wave=wave))

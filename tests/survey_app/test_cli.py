@@ -16,7 +16,7 @@ from survey_app.demo import demo_margins
 from survey_app.margins import MarginsStore
 from survey_app.reporting import ReportSettings, report_from_store
 from survey_app.store import ResponseStore
-from tests.survey_app.test_excel_report import sheet_frame, simulate_interviews
+from tests.survey_app.test_excel_report import FORMS, sheet_frame, simulate_answers, simulate_interviews
 
 PROJECT_ROOT = Path(__file__).parent.parent.parent
 QUESTIONNAIRES = ("consumer_environment", "telecom_users")
@@ -140,3 +140,29 @@ def test_the_command_runs_as_a_program_without_traceback(tmp_path):
 def test_survey_toolkit_is_the_installed_entry_point():
     scripts = metadata.entry_points(group="console_scripts", name="survey-toolkit")
     assert [s.value for s in scripts] == ["survey_app.cli:main"]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_report_removes_contact_details_unless_asked_and_is_audited(rng, tmp_path, capsys, keep):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    store = ResponseStore(url)
+    simulate_interviews(store, rng, questionnaires=("consumer_environment",), psu_sizes=(2, 2))
+    form = FORMS["consumer_environment"]
+    answers = simulate_answers(form, "chongchuan", rng)
+    answers["suggestions"] = "请联系我 139-1234-5678"
+    interview = store.start_interview("consumer_environment", form.version, interviewer="T01",
+                                      district="chongchuan", psu="chongchuan-0", wave="2026")
+    store.submit(interview, form.clean(answers))
+    store.close()
+    out = tmp_path / "report.xlsx"
+    arguments = ["report", "--db", url, "--out", str(out)] + (["--keep-contact-details"] if keep else [])
+    assert main(arguments) == 0, capsys.readouterr().err
+    cells = [str(cell.value) for sheet in load_workbook(out) for row in sheet.iter_rows() for cell in row
+             if cell.value is not None]
+    assert any("139-1234-5678" in c for c in cells) is keep
+    with sa.create_engine(url).connect() as conn:
+        rows = conn.execute(sa.text("SELECT actor, action, target FROM audit_log")).all()
+    assert [(r.action, r.target) for r in rows] == [("export", str(out))]
+    assert rows[0].actor.startswith("cli:")

@@ -6,6 +6,7 @@ The numbers on the page must be those of :mod:`analysis.sampling` for the same i
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from analysis.sampling import (
 )
 from questionnaires import load_districts
 from survey_app.i18n import t
+from tests.survey_app.signed_in import signed_in_state
 
 APP = Path(__file__).parent.parent.parent / "survey_app" / "app.py"
 PAGE = "pages/planning.py"
@@ -46,6 +48,8 @@ def open_page(*, lang: str | None = None, populations: list[float] | None = None
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     if lang is not None:
         at.query_params["lang"] = lang
+    for key, value in signed_in_state(os.environ["SURVEY_DB_URL"]).items():
+        at.session_state[key] = value
     at.run()
     at.switch_page(PAGE)
     if populations is not None:
