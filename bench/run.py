@@ -372,7 +372,8 @@ def report_size(survey: Survey, outcomes: dict[str, Outcome], checks: list[dict]
     mine = outcomes["project"]
     lines = [f"\n== n = {survey.n:,} interviews, {survey.n_psu:,} PSUs, 8 strata, fpc; "
              f"input columns {_fmt_mb(survey.input_bytes())}"]
-    header = f"{'work':<10}{'tool':<9}{'wall':>10}{'cpu':>10}{'vs project':>12}{'peak mem':>11}"
+    header = (f"{'work':<10}{'tool':<9}{'wall':>10}{'cpu':>10}{'vs project':>12}{'peak mem':>11}"
+              "   (peak mem: project tracemalloc, peers resident-set growth)")
     lines.append(header)
     for work in WORKS:
         if work not in mine.timings:
@@ -383,13 +384,16 @@ def report_size(survey: Survey, outcomes: dict[str, Outcome], checks: list[dict]
                 continue
             wall, cpu = out.timings[work].best()
             ratio = "" if tool == "project" else f"{wall / base:.1f}x"
-            mem = out.memory.get(work, {}).get("rss")
+            # the project's own allocations (tracemalloc) where measured, else resident memory
+            memory = out.memory.get(work, {})
+            mem = memory.get("traced", memory.get("rss"))
             lines.append(f"{work:<10}{tool:<9}{_fmt_s(wall):>10}{_fmt_s(cpu):>10}"
                          f"{ratio:>12}{_fmt_mb(mem):>11}")
     for work, mem in mine.memory.items():
         if mem.get("traced") is not None:
             lines.append(f"project {work}: tracemalloc peak {_fmt_mb(mem['traced'])} = "
-                         f"{mem['traced'] / survey.input_bytes():.2f}x the input columns")
+                         f"{mem['traced'] / survey.input_bytes():.2f}x the input columns; "
+                         f"resident-set growth {_fmt_mb(mem['rss'])}")
     if "svy" in outcomes and "convert" in outcomes["svy"].extra:
         lines.append(f"svy: pandas -> polars conversion {_fmt_s(outcomes['svy'].extra['convert'])}"
                      " (not in its times)")

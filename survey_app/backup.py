@@ -356,8 +356,12 @@ def _plan(backup_path: Path, target_path: Path) -> RestorePlan:
         backup_interviews=len(backup_ids),
         current_interviews=len(current),
         lost_interviews=len(lost),
-        lost_submitted=sum(status == "submitted" for status in lost),
+        lost_submitted=sum(status in _COMPLETED for status in lost),
     )
+
+
+# Interviews that were submitted, whatever a reviewer decided since.
+_COMPLETED = ("submitted", "approved", "rejected")
 
 
 def _check_integrity(conn: sqlite3.Connection, what: str) -> None:
@@ -372,7 +376,8 @@ def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
     if "interviews" not in tables:
         return 0, 0
     total, submitted = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'submitted' THEN 1 ELSE 0 END), 0) FROM interviews"
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status IN ('submitted', 'approved', 'rejected') "
+        "THEN 1 ELSE 0 END), 0) FROM interviews"
     ).fetchone()
     return int(total), int(submitted)
 

@@ -231,7 +231,8 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     wave : str, optional
         Only this wave's interviews.
     questionnaires : mapping, optional
-        Default: the shipped questionnaires.
+        Default: the questionnaires the app offers (``survey_app.review.available_questionnaires``:
+        the shipped ones and those uploaded as XLSForms).
     contact_details : {"remove", "keep"}
         "remove" (default) takes contact details out of free-text answers before they reach
         the workbook (:func:`survey_app.auth.minimise_personal_data`); "keep" is for an
@@ -242,17 +243,17 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     ReportTables
     """
     from survey_app.auth import minimise_personal_data
-    from survey_app.review import excluded_interviews
+    from survey_app.review import available_questionnaires, excluded_interviews
 
     if contact_details not in ("remove", "keep"):
         raise ValueError(f"contact_details={contact_details!r}; use 'remove' or 'keep'")
 
     extracted_at = datetime.now(timezone.utc)
     responses = store.responses_frame(status="submitted", wave=wave)
+    # questionnaires uploaded in the app (new ones and new versions) as well as the shipped ones
+    questionnaires = questionnaires or available_questionnaires(store)
     if contact_details == "remove":
-        from questionnaires import shipped_questionnaires
-
-        responses = minimise_personal_data(responses, questionnaires or shipped_questionnaires())
+        responses = minimise_personal_data(responses, questionnaires)
     return build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
                         extracted_at=extracted_at, source=_without_password(store.url), wave=wave,
                         exclusions=excluded_interviews(store, wave=wave))
@@ -597,7 +598,8 @@ def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], coun
         by_questionnaire = [f"; {qid}: {exclusions.describe(qid)}"
                             for qid in exclusions.to_frame()["questionnaire_id"].unique()]
         rows.append(("审核剔除 Excluded after review",
-                     f"{exclusions.total} submitted interview(s) left out of the estimates" + "".join(by_questionnaire)))
+                     f"{exclusions.total} submitted interview(s) left out of the estimates"
+                     + "".join(by_questionnaire)))
     if settings.margins_source:
         rows.append(("总体边际来源 Margins source", settings.margins_source))
     for var, cats in settings.margins.items():

@@ -26,7 +26,7 @@ from survey_app.i18n import register, t
 from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
 from survey_app.reporting import (PSU_COLUMN, STRATA_COLUMN, WEIGHT_COLUMN, ReportSettings, ReportTables,
                                   build_report)
-from survey_app.review import excluded_interviews
+from survey_app.review import available_questionnaires, excluded_interviews
 from survey_app.store import _create_engine, _safe_url, default_url
 from survey_app.ui import get_store
 
@@ -270,6 +270,7 @@ def _report(url: str, version: tuple[int, str], wave: str | None, key: tuple) ->
     if wave is not None:
         frame = frame.loc[frame["wave"].astype(str) == wave]
     return build_report(frame, settings=_settings_from_key(key), source=_safe_url(url), wave=wave,
+                        questionnaires=available_questionnaires(get_store()),
                         exclusions=excluded_interviews(get_store(), wave=wave))
 
 

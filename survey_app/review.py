@@ -338,9 +338,9 @@ class QuestionnaireLibrary:
         frame.insert(5, "current", [current.get(qid, (None, None)) == (version, source)
                                     for qid, version, source in zip(frame["questionnaire_id"], frame["version"],
                                                                     frame["source"])])
-        order = frame["source"].map({"shipped": 0, "uploaded": 1})
-        frame = frame.assign(_order=order).sort_values(["questionnaire_id", "_order", "uploaded_at"], kind="stable")
-        return frame.drop(columns="_order").reset_index(drop=True)
+        # shipped versions (no upload time) first
+        frame = frame.sort_values(["questionnaire_id", "uploaded_at"], na_position="first", kind="stable")
+        return frame.reset_index(drop=True)
 
     def current_versions(self) -> dict[str, tuple[str, str]]:
         """id -> (version, "shipped" or "uploaded") of the version offered for interviews."""

@@ -24,6 +24,7 @@ __all__ = ["error_boundary", "get_store", "language_selector", "tablet_style"]
 
 _log = logging.getLogger(__name__)
 _LANGUAGE_WIDGET = "_language"
+_LANGUAGE_CHOICE = "_language_choice"  # survives a page switch, unlike the query parameters
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,7 +67,13 @@ def language_selector() -> str:
     The choice is kept in the ``lang`` query parameter (absent = Chinese), so a refresh
     or a shared link keeps it.
     """
+    # Picking another page from the menu drops the query parameters; the session remembers
+    # the choice and puts it back (a refresh, which loses the session, keeps the URL instead).
+    remembered = st.session_state.get(_LANGUAGE_CHOICE)
+    if QUERY_PARAM not in st.query_params and remembered in LANGUAGES and remembered != DEFAULT_LANGUAGE:
+        st.query_params[QUERY_PARAM] = remembered
     lang = current_language()
+    st.session_state[_LANGUAGE_CHOICE] = lang
     # The URL is the truth: a refresh or a link may set it while the widget says otherwise.
     if st.session_state.get(_LANGUAGE_WIDGET) != lang:
         st.session_state[_LANGUAGE_WIDGET] = lang
@@ -83,6 +90,7 @@ def language_selector() -> str:
 
 def _language_changed() -> None:
     lang = st.session_state[_LANGUAGE_WIDGET]
+    st.session_state[_LANGUAGE_CHOICE] = lang
     if lang == DEFAULT_LANGUAGE:
         st.query_params.pop(QUERY_PARAM, None)
     else:

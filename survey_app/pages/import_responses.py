@@ -19,7 +19,7 @@ import streamlit as st
 from questionnaires import Questionnaire, load_districts
 from survey_app.auth import User, get_accounts, require_role
 from survey_app.excel import cell_text
-from survey_app.i18n import current_language, register, t
+from survey_app.i18n import I18nError, current_language, register, t
 from survey_app.importer import PROBLEM_COLUMNS, ImportRejectedError, ResponseImportError, import_responses
 from survey_app.review import available_questionnaires
 from survey_app.store import InterviewClosedError, ResponseStore
@@ -28,7 +28,7 @@ from survey_app.uploads import UploadTooLargeError, read_upload
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _KEY = "import_"
-_OUTCOME = f"{_KEY}outcome"  # (file digest, kind, values, problems) of the last import
+_OUTCOME = f"{_KEY}outcome"  # ((file digest, questionnaire), kind, values, problems) of the last import
 TIMEZONES = ("Asia/Shanghai", "UTC")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -91,6 +91,27 @@ register(
         "col_problem": {"zh": "问题", "en": "Problem"},
         "col_kind": {"zh": "类型", "en": "Kind"},
         "col_count": {"zh": "个数", "en": "Count"},
+        "other_questionnaire": {
+            "zh": "此文件似乎是问卷“{id}”的数据：请在上方选择该问卷后重新导入。",
+            "en": "This file seems to hold interviews of questionnaire {id!r}: choose it above and import again.",
+        },
+        # the importer's problem kinds (survey_app.importer, questionnaires.answers)
+        "kind_unknown_question": {"zh": "未知问题", "en": "unknown question"},
+        "kind_bad_value": {"zh": "取值错误", "en": "bad value"},
+        "kind_unknown_code": {"zh": "未知选项代码", "en": "unknown answer code"},
+        "kind_constraint": {"zh": "不符合取值条件", "en": "fails a constraint"},
+        "kind_not_relevant": {"zh": "跳答题却有答案", "en": "answer to a skipped question"},
+        "kind_missing_required": {"zh": "必答题未答", "en": "required answer missing"},
+        "kind_bad_column": {"zh": "列设置错误", "en": "bad column"},
+        "kind_unknown_column": {"zh": "未知列", "en": "unknown column"},
+        "kind_missing_column": {"zh": "缺少列", "en": "missing column"},
+        "kind_bad_id": {"zh": "访问编号错误", "en": "bad interview id"},
+        "kind_duplicate_id": {"zh": "访问编号重复", "en": "duplicate interview id"},
+        "kind_missing_metadata": {"zh": "缺少访问信息", "en": "missing interview details"},
+        "kind_bad_metadata": {"zh": "访问信息错误", "en": "bad interview details"},
+        "kind_bad_time": {"zh": "时间错误", "en": "bad time"},
+        "kind_wrong_questionnaire": {"zh": "属于其他问卷", "en": "another questionnaire's row"},
+        "kind_bad_status": {"zh": "状态不可导入", "en": "status not importable"},
     },
 )
 
@@ -138,7 +159,8 @@ def render() -> None:
             st.error(t("import_responses.too_large", lang))
             st.caption(t("import_responses.detail", lang, detail=exc))
             return
-        digest = hashlib.sha256(data).hexdigest()
+        # an outcome belongs to this file checked against this questionnaire
+        digest = (hashlib.sha256(data).hexdigest(), form_id)
         if st.button(t("import_responses.import", lang), type="primary", key=f"{_KEY}run"):
             options = {"defaults": {k: v.strip() for k, v in defaults.items() if v.strip()},
                        "sheet": sheet or 0, "naive_timezone": zone}
@@ -186,14 +208,20 @@ def _show(kind: str, values: dict[str, Any], problems: pd.DataFrame | None, file
         st.caption(t("import_responses.detail", lang, **values))
         return
     st.error(t("import_responses.rejected", lang, **values))
+    own = problems[(problems["kind"] == "wrong_questionnaire") & (problems["column"] == "questionnaire_id")]
+    if not own.empty:
+        st.info(t("import_responses.other_questionnaire", lang, id=own["value"].astype(str).mode().iloc[0]))
     st.subheader(t("import_responses.by_kind", lang))
     counts = problems["kind"].value_counts().rename_axis("kind").reset_index(name="count")
+    counts["kind"] = counts["kind"].map(lambda kind: _kind(kind, lang))
     st.dataframe(counts, hide_index=True, column_config={
         "kind": st.column_config.TextColumn(t("import_responses.col_kind", lang)),
         "count": st.column_config.NumberColumn(t("import_responses.col_count", lang)),
     }, key=f"{_KEY}kinds")
     st.subheader(t("import_responses.report", lang))
-    shown = problems.assign(value=problems["value"].map(lambda v: "" if _missing(v) else str(v)))
+    shown = problems.assign(value=problems["value"].map(lambda v: "" if _missing(v) else str(v)),
+                            kind=problems["kind"].map(lambda kind: _kind(kind, lang)))
+    shown = shown[["row", "kind", "column", "value", "problem"]]  # the long problem text last
     st.dataframe(shown, hide_index=True, width="stretch", key=f"{_KEY}problems", column_config={
         name: st.column_config.TextColumn(t(f"import_responses.col_{name}", lang))
         if name != "row" else st.column_config.NumberColumn(t("import_responses.col_row", lang))
@@ -207,6 +235,14 @@ def _show(kind: str, values: dict[str, Any], problems: pd.DataFrame | None, file
     right.download_button(t("import_responses.download_xlsx", lang), problem_report(problems, "xlsx"),
                           file_name=f"{stem}_problems.xlsx", mime=XLSX_MIME, on_click="ignore",
                           icon=":material/download:", key=f"{_KEY}download_xlsx")
+
+
+def _kind(kind: str, lang: str) -> str:
+    """A problem kind in words; the code itself for a kind this page does not know."""
+    try:
+        return t(f"import_responses.kind_{kind}", lang)
+    except I18nError:
+        return kind
 
 
 def problem_report(problems: pd.DataFrame, file_format: Literal["csv", "xlsx"]) -> bytes:

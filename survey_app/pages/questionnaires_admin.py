@@ -131,9 +131,9 @@ def _versions_table(versions: pd.DataFrame, lang: str) -> None:
     shown = pd.DataFrame({
         "questionnaire_id": versions["questionnaire_id"],
         "version": versions["version"],
-        "title": versions["title_zh"] if lang == "zh" else versions["title_en"].fillna(versions["title_zh"]),
-        "source": versions["source"].map(lambda s: t(f"questionnaires_admin.source_{s}", lang)),
         "current": versions["current"],
+        "source": versions["source"].map(lambda s: t(f"questionnaires_admin.source_{s}", lang)),
+        "title": versions["title_zh"] if lang == "zh" else versions["title_en"].fillna(versions["title_zh"]),
         "uploaded_at": versions["uploaded_at"].dt.tz_convert(LOCAL_TIME).dt.strftime("%Y-%m-%d %H:%M").fillna(""),
         "uploaded_by": versions["uploaded_by"].fillna(""),
         "file_name": versions["file_name"].fillna(""),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analysis.errors import SurveyError
 from analysis.quality import FLAGS
 from questionnaires import Questionnaire, load_districts
 from survey_app.auth import User, get_accounts, require_role
@@ -88,6 +89,9 @@ register(
         "no_assignments": {
             "zh": "未上传抽样单元指派，未检查“不在指派的抽样单元”。",
             "en": "No PSU assignments uploaded: \"outside the assigned PSU\" is not checked.",
+        },
+        "check_failed": {
+            "zh": "无法完成质量检查：{detail}", "en": "The checks could not be run: {detail}",
         },
         "no_data": {
             "zh": "此问卷（此轮次）还没有已提交的访问。",
@@ -224,7 +228,7 @@ register(
         "excluded_none": {"zh": "没有被剔除的访问。", "en": "No interview is left out."},
         "excluded_line": {
             "zh": "{status}：{n} 个（{reasons}）",
-            "en": "{status}: {n} ({reasons})",
+            "en": "{n} {status} ({reasons})",
         },
         "log_empty": {"zh": "还没有审核记录。", "en": "No review decisions yet."},
         "col_at": {"zh": "时间", "en": "When"},
@@ -279,7 +283,11 @@ def render() -> None:
         if data.empty:
             st.info(t("review.no_data", lang))
             return
-        check = _quality(get_store().url, form, data, thresholds, assignments)
+        try:
+            check = _quality(store.url, form, data, thresholds, assignments)
+        except SurveyError as exc:  # e.g. assignments whose columns hold no usable values
+            st.error(t("review.check_failed", lang, detail=exc))
+            return
         if check.flags is None:
             st.info(t("review.no_respondents", lang, refusals=check.refusals))
         _metrics(check, data, lang)
@@ -708,6 +716,7 @@ def _reason_words(stored: str, lang: str) -> str:
 
 
 def _exclusions(store: ResponseStore, form_id: str, wave: str | None, lang: str) -> None:
+    st.divider()
     st.subheader(t("review.excluded", lang))
     table = excluded_interviews(store, wave=wave, questionnaire_id=form_id).to_frame()
     if table.empty:

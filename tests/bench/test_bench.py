@@ -105,3 +105,20 @@ def test_r_peer_agrees_with_the_project(tmp_path):
     checks = agreement(mine.estimates(), theirs.estimates(), "r")
     assert [c["work"] for c in checks] == ["rake", "table"]
     assert all(c["ok"] for c in checks), checks
+
+
+def test_report_responses_are_what_the_store_gives(tmp_path):
+    from bench import app_data
+    from survey_app.store import ResponseStore
+
+    n = len(app_data.base_interviews(5)) + 300      # the second copy starts shuffling
+    store = ResponseStore(f"sqlite:///{tmp_path / 'bench.db'}")
+    app_data.fill_store(store, n, seed=5)
+    stored = store.responses_frame().sort_values("interview_id", ignore_index=True)
+    store.close()
+    built = app_data.responses(n, seed=5).sort_values("interview_id", ignore_index=True)
+    pd.testing.assert_frame_equal(stored[built.columns], built, check_dtype=False)
+    # the second copy's PSUs are new ones, in the same districts
+    base_psus = {i.psu for i in app_data.base_interviews(5)}
+    assert built["psu"].nunique() == 2 * len(base_psus)
+    assert (built.groupby("psu")["sample_district"].nunique() == 1).all()

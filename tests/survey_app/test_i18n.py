@@ -87,3 +87,17 @@ def test_every_text_key_in_the_source_exists(catalog):
     assert used, "the scan found no text keys"
     missing = sorted((file, key) for file, key in used if key.partition(".")[2] not in catalog[key.partition(".")[0]])
     assert missing == []
+
+
+def test_language_survives_a_page_switch_that_drops_the_query_parameters(tmp_path, monkeypatch):
+    # st.navigation clears the URL's query parameters when another page is picked from the
+    # menu; the session's remembered choice must put English back.
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SURVEY_DB_URL", f"sqlite:///{tmp_path / 'survey.db'}")
+    at = AppTest.from_file(str(Path(__file__).parent.parent.parent / "survey_app" / "app.py"), default_timeout=60)
+    at.session_state["_language_choice"] = "en"
+    at.run()
+    assert not at.exception
+    assert at.query_params.get("lang") in ("en", ["en"])
+    assert at.session_state["_language_choice"] == "en"

@@ -103,7 +103,7 @@ def test_a_file_with_bad_rows_stores_nothing_and_reports_each_row(accounts, db_u
 
 
 def test_the_reports_read_back_as_the_problems_with_formulas_made_harmless(source):
-    frame = export(source).astype({"env_safety": object})
+    frame = export(source).astype({"env_safety": object, "age": object})
     frame.loc[0, "env_safety"] = "=1+1"
     frame.loc[2, "age"] = "forty"
     problems = read_responses(csv_bytes(frame), FORMS[FORM]).problems
@@ -142,7 +142,7 @@ def test_missing_information_comes_from_the_options(accounts, db_url, source):
     at = upload(at, "odk.csv", csv_bytes(frame))
     assert texts(at, "error") and ResponseStore(db_url).responses_frame(FORM).empty
     problems = next(f.value for f in at.dataframe if "problem" in f.value.columns)
-    assert set(problems["kind"]) == {"missing_column"}
+    assert set(problems["kind"]) == {t("import_responses.kind_missing_column", "zh")}
     at.selectbox(key="import_district").set_value("rugao")
     at.text_input(key="import_psu").input("村 5")
     clean(at.button(key="import_run").click().run())
@@ -161,6 +161,16 @@ def test_unreadable_and_conflicting_files_are_readable_errors(accounts, db_url, 
     at = upload(at, "field-v2.csv", csv_bytes(changed))
     assert texts(at, "error") == [t("import_responses.conflict", "en")]
     assert len(ResponseStore(db_url).responses_frame(FORM)) == 3
+
+
+def test_a_file_of_another_questionnaire_names_the_right_one(accounts, db_url, tmp_path, rng):
+    telecom = ResponseStore(f"sqlite:///{tmp_path / 'telecom.db'}")
+    stored(telecom, make_interviews("telecom_users", rng, per_psu=1))
+    at = upload(open_page(accounts, "chief", PAGE), "telecom.csv", csv_bytes(telecom.responses_frame()))
+    assert texts(at, "info") == [t("import_responses.other_questionnaire", "zh", id="telecom_users")]
+    kinds = next(f.value for f in at.dataframe if "count" in f.value.columns)
+    assert t("import_responses.kind_wrong_questionnaire", "zh") in set(kinds["kind"])
+    assert ResponseStore(db_url).responses_frame(status="all").empty
 
 
 @pytest.mark.parametrize("username", ["S01", "A01"])

@@ -17,6 +17,7 @@ import pytest
 from questionnaires import Questionnaire, Text
 from questionnaires.xlsform import XLSFormError, write_xlsform
 from survey_app.auth import Accounts, PermissionDeniedError
+from survey_app.reporting import report_from_store
 from survey_app.review import (
     InvalidReviewError,
     QuestionnaireLibrary,
@@ -24,7 +25,13 @@ from survey_app.review import (
     available_questionnaires,
 )
 from survey_app.store import ResponseStore
-from tests.survey_app.review_helpers import FAST, FORMS, make_users
+from tests.survey_app.review_helpers import (
+    FAST,
+    FORMS,
+    make_interviews,
+    make_users,
+    stored,
+)
 
 FORM = "telecom_users"
 
@@ -184,3 +191,19 @@ def test_unknown_versions_are_explained(library):
         library.questionnaire("nope", "1")
     with pytest.raises(InvalidReviewError, match="no uploaded workbook"):
         library.workbook(FORM, "1.0")
+
+
+def test_reports_cover_interviews_of_an_uploaded_questionnaire(db_url, library, accounts, users, rng):
+    form = edited("1", title="南通市快递服务满意度调查", form_id="parcel_delivery")
+    library.upload(workbook(form), user=users["administrator"], accounts=accounts)
+    interviews = [dataclasses.replace(i, questionnaire_id="parcel_delivery", questionnaire_version="1")
+                  for i in make_interviews(FORM, rng, per_psu=2)]
+    store = ResponseStore(db_url)
+    stored(store, interviews)
+    tables = report_from_store(store)
+    frequencies = tables.frequencies["parcel_delivery"].set_index(["question", "code"])
+    respondents = [i for i in interviews if i.answers["consent"] == "yes"]
+    satisfied = sum(i.answers["telecom_satisfaction"] == "5" for i in respondents) / len(respondents)
+    assert frequencies.at[("telecom_satisfaction", "5"), "estimate"] == pytest.approx(satisfied, abs=1e-12)
+    methods = dict(zip(tables.methods["item"], tables.methods["value"]))
+    assert methods["问卷 Questionnaire parcel_delivery"].startswith(f"{len(interviews)} submitted interviews")
