@@ -88,7 +88,11 @@ def proportion_ci(method: str, p: np.ndarray, var: np.ndarray, df: np.ndarray, l
     low = np.full(p.shape, np.nan)
     high = np.full(p.shape, np.nan)
     notes: list[str] = []
-    interior = (p > 0) & (p < 1) & (var > 0) & np.isfinite(var)
+    # A variance at rounding level (an SRS-equivalent n of 1e12 or more, e.g. after raking)
+    # counts as zero: it would otherwise make the beta interval's n_eff astronomically large.
+    with np.errstate(invalid="ignore"):
+        negligible = np.isfinite(var) & (var <= p * (1 - p) * 1e-12)
+    interior = (p > 0) & (p < 1) & ~negligible & np.isfinite(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "mean":
             low, high = p - q * se, p + q * se
@@ -127,7 +131,7 @@ def proportion_ci(method: str, p: np.ndarray, var: np.ndarray, df: np.ndarray, l
 
     # A proportion inside (0, 1) with zero variance (e.g. identical PSU means): every method's
     # interval shrinks to the estimate itself.
-    zero_var = (p > 0) & (p < 1) & (var == 0) & (df > 0)
+    zero_var = (p > 0) & (p < 1) & negligible & (df > 0)
     low, high = np.where(zero_var, p, low), np.where(zero_var, p, high)
 
     edge = ((p <= 0) | (p >= 1)) & np.isfinite(p) & (df > 0)

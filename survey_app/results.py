@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 import altair as alt
@@ -19,8 +20,8 @@ import streamlit as st
 
 from analysis import CI_METHODS, OVERALL, SurveyDesign
 from analysis.errors import SurveyError
-from questionnaires import shipped_questionnaires
-from survey_app.demo import DEMO_INTERVIEWER_PREFIX, load_demo
+from questionnaires import Questionnaire, shipped_questionnaires
+from survey_app.demo import DEMO_INTERVIEWER_PREFIX, DEMO_WAVES, PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, load_demo
 from survey_app.excel import write_report
 from survey_app.i18n import register, t
 from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
@@ -45,6 +46,7 @@ __all__ = [
     "demo_banner",
     "demo_offer",
     "excel_download",
+    "current_questionnaires",
     "frequency",
     "frequency_table",
     "get_margins_store",
@@ -305,8 +307,6 @@ def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key
 
 def demo_offer(lang: str) -> None:
     """The first-start panel of an empty database: what the demo is, and a button to load it."""
-    from survey_app.demo import PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, DEMO_WAVES
-
     n = len(shipped_questionnaires()) * len(DEMO_WAVES) * PSUS_PER_SURVEY * RESPONDENTS_PER_PSU
     with st.container(border=True):
         st.subheader(t("results.empty_title", lang))
@@ -357,6 +357,11 @@ def show_analysis_error(exc: SurveyError, lang: str) -> None:
 
 
 
+def current_questionnaires() -> dict[str, Questionnaire]:
+    """The questionnaires of the current database (uploaded versions replace shipped ones)."""
+    return available_questionnaires(get_store())
+
+
 def choose_wave(frame: pd.DataFrame, lang: str, *, key: str) -> str:
     """A wave selector (latest wave first time); the choice is shared by the results pages."""
     available = waves(frame)
@@ -379,10 +384,12 @@ def choose_wave(frame: pd.DataFrame, lang: str, *, key: str) -> str:
 # same design the same way (tests check that its frequencies equal the report's).
 
 
-def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: ReportSettings) -> SurveyDesign | None:
+def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: ReportSettings, *,
+                      questionnaires: Mapping[str, Questionnaire] | None = None) -> SurveyDesign | None:
     """The design of one questionnaire's consenting respondents, weighted as the report weights.
 
-    Returns None when the questionnaire has no consenting respondents in ``frame``.
+    ``questionnaires`` defaults to the shipped ones (pages pass the database's current ones, as
+    the report gets them). Returns None when the questionnaire has no consenting respondents.
     """
     rows = frame.loc[frame["questionnaire_id"] == questionnaire_id]
     if "consent" not in rows.columns:
@@ -391,7 +398,7 @@ def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: Repo
     if data.empty:
         return None
     data["_weight"] = data[WEIGHT_COLUMN] if WEIGHT_COLUMN in data.columns else 1.0
-    form = shipped_questionnaires()[questionnaire_id]
+    form = (questionnaires or shipped_questionnaires())[questionnaire_id]
     data = pd.concat([data, _choice_indicators(data, form)], axis=1)
     design = SurveyDesign(data, weights="_weight", strata=STRATA_COLUMN, psu=PSU_COLUMN, nest=True,
                           lonely_psu=settings.lonely_psu)
@@ -427,7 +434,8 @@ FREQUENCY_COLUMNS: tuple[str, ...] = ("group", "code", "choice_zh", "choice_en",
 
 
 def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, *, by: str | None,
-                    ci_method: str, level: float) -> pd.DataFrame:
+                    ci_method: str, level: float,
+                    questionnaires: Mapping[str, Questionnaire] | None = None) -> pd.DataFrame:
     """Weighted answer shares of one question, overall (``by=None``) or per group of ``by``.
 
     Parameters
@@ -442,6 +450,8 @@ def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, 
     ci_method : str
         Interval of the shares (:data:`analysis.CI_METHODS`); means use Student t.
     level : float
+    questionnaires : mapping, optional
+        Default: the shipped questionnaires.
 
     Returns
     -------
@@ -451,7 +461,7 @@ def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, 
         those giving the answer. As R's ``svyby(~factor(q), ~by, des, svymean)`` with the
         intervals of ``svyciprop``.
     """
-    form = shipped_questionnaires()[questionnaire_id]
+    form = (questionnaires or shipped_questionnaires())[questionnaire_id]
     q = form.question(question)
     if q.type not in ("select_one", "select_multiple", "integer", "decimal"):
         raise ValueError(f"question {question!r} is {q.type}; frequency tables take select_one, select_multiple, "
@@ -514,7 +524,8 @@ def _design(url: str, version: tuple[int, str], wave: str | None, key: tuple, qu
     frame = responses(url, version)
     if wave is not None:
         frame = frame.loc[frame["wave"].astype(str) == wave]
-    return respondent_design(frame, questionnaire_id, _settings_from_key(key))
+    return respondent_design(frame, questionnaire_id, _settings_from_key(key),
+                             questionnaires=available_questionnaires(get_store()))
 
 
 def design(settings: ReportSettings, questionnaire_id: str, *, wave: str | None) -> SurveyDesign | None:
@@ -531,7 +542,7 @@ def _frequency(url: str, version: tuple[int, str], wave: str | None, key: tuple,
         return None
     settings = _settings_from_key(key)
     return frequency_table(built, questionnaire_id, question, by=by, ci_method=settings.ci_method,
-                           level=settings.level)
+                           level=settings.level, questionnaires=available_questionnaires(get_store()))
 
 
 def frequency(settings: ReportSettings, questionnaire_id: str, question: str, *, wave: str | None,

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.errors import SurveyError
-from questionnaires import Questionnaire, load_districts, shipped_questionnaires
+from questionnaires import Questionnaire, load_districts
 from survey_app.auth import require_role
 from survey_app.charts import frequency_chart
 from survey_app.i18n import current_language, register, t
@@ -20,6 +20,7 @@ from survey_app.results import (
     data_version,
     demo_banner,
     demo_offer,
+    current_questionnaires,
     frequency,
     report_settings,
     responses,
@@ -79,7 +80,7 @@ def render() -> None:
             return
         demo_banner(frame, lang)
         st.markdown(t("frequencies.intro", lang))
-        forms = shipped_questionnaires()
+        forms = current_questionnaires()
         present = [qid for qid in forms if (frame["questionnaire_id"] == qid).any()]
         qid = st.selectbox(t("frequencies.questionnaire", lang), present or list(forms),
                            format_func=lambda q: forms[q].title.get(lang), key="frequencies_questionnaire")

@@ -14,7 +14,6 @@ import streamlit as st
 
 from analysis import CI_METHODS
 from analysis.errors import SurveyError
-from questionnaires import shipped_questionnaires
 from survey_app.auth import require_role
 from survey_app.charts import forest_plot, verdict_label, weight_histogram
 from survey_app.i18n import current_language, register, t
@@ -32,6 +31,7 @@ from survey_app.results import (
     demo_offer,
     design,
     excel_download,
+    current_questionnaires,
     get_margins_store,
     report,
     report_settings,
@@ -305,7 +305,7 @@ def _domains(tables: ReportTables, lang: str) -> None:
 
 def _weights(used: ReportSettings, wave: str, lang: str) -> None:
     st.subheader(t("statistics.weights", lang), anchor=False)
-    forms = shipped_questionnaires()
+    forms = current_questionnaires()
     qid = st.selectbox(t("statistics.weights_questionnaire", lang), list(forms),
                        format_func=lambda q: forms[q].title.get(lang), key="statistics_weights_form")
     built = design(used, qid, wave=wave)
