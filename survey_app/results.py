@@ -21,6 +21,7 @@ import streamlit as st
 from analysis import CI_METHODS, OVERALL, SurveyDesign
 from analysis.errors import SurveyError
 from questionnaires import Questionnaire, shipped_questionnaires
+from survey_app.auth import audit, authorize, current_user, minimise_personal_data
 from survey_app.demo import DEMO_INTERVIEWER_PREFIX, DEMO_WAVES, PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, load_demo
 from survey_app.excel import write_report
 from survey_app.i18n import register, t
@@ -210,8 +211,13 @@ def data_version(url: str) -> tuple[int, str]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def responses(url: str, version: tuple[int, str]) -> pd.DataFrame:
-    """Submitted interviews (``ResponseStore.responses_frame``) for this data version."""
-    return get_store().responses_frame(status="submitted")
+    """Submitted interviews (``ResponseStore.responses_frame``) for this data version.
+
+    Contact details are taken out of free-text answers here, so no page or download of the
+    results shows them.
+    """
+    store = get_store()
+    return minimise_personal_data(store.responses_frame(status="submitted"), available_questionnaires(store))
 
 
 def waves(frame: pd.DataFrame) -> list[str]:
@@ -292,16 +298,22 @@ def _excel(url: str, version: tuple[int, str], wave: str | None, key: tuple) -> 
 def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key: str) -> None:
     """The Excel report download button (the workbook is written once per version and settings)."""
     url = default_url()
+    user = current_user()
+    authorize(user, "export")  # the page checks the role too; the download itself is the export
     data = _excel(url, data_version(url), wave, _settings_key(settings))
     stamp = datetime.now().strftime("%Y%m%d")
+    file_name = f"satisfaction_report_{wave or 'all'}_{stamp}.xlsx"
     st.download_button(
         t("results.excel", lang),
         data=data,
-        file_name=f"satisfaction_report_{wave or 'all'}_{stamp}.xlsx",
+        file_name=file_name,
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help=t("results.excel_help", lang),
         icon=":material/download:",
         key=key,
+        on_click=audit,
+        args=(user.username, "export", file_name, {"wave": wave, "contact_details": "remove"}),
+        kwargs={"url": url},
     )
 
 
