@@ -6,10 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
-from survey_app.auth import Accounts, AuthenticationError, session_state_for
 from survey_app.demo import DEMO_WAVES, generate_demo, load_demo
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
@@ -17,10 +15,10 @@ from survey_app.pages.dashboard import format_value
 from survey_app.reporting import ReportSettings, build_report
 from survey_app.results import NON_RESIDENT_SURVEYS, ResultsSettings
 from survey_app.store import ResponseStore
+from tests.survey_app.signed_in import signed_in_state
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "dashboard.py"
 TIMEOUT = 120  # the first run computes two waves' reports; CI machines are shared
-PASSWORD = "tablet-secret-2026"
 
 
 @pytest.fixture(scope="module")
@@ -33,24 +31,11 @@ def demo_url(tmp_path_factory) -> str:
     return url
 
 
-def statistician(url: str) -> dict[str, str]:
-    """Browser-session state of a signed-in statistician (the page requires the role)."""
-    accounts = Accounts(url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    try:
-        session = accounts.sign_in("S01", PASSWORD)
-    except AuthenticationError:  # a fresh database: make the accounts
-        admin = accounts.create_first_administrator("chief", "correct horse battery")
-        accounts.create_user(admin, "S01", PASSWORD, ["statistician"])
-        session = accounts.sign_in("S01", PASSWORD)
-    accounts.close()
-    return session_state_for(session)
-
-
 def open_page(url: str, monkeypatch, *, lang: str = "en", settings: ResultsSettings | None = None) -> AppTest:
     monkeypatch.setenv("SURVEY_DB_URL", url)
     at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
-    for key, value in statistician(url).items():
+    for key, value in signed_in_state(url).items():
         at.session_state[key] = value
     if settings is not None:
         at.session_state["results_settings"] = settings

@@ -6,35 +6,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from questionnaires import load_districts, shipped_questionnaires
-from survey_app.auth import Accounts, AuthenticationError, session_state_for
 from survey_app.demo import DEMO_WAVES, load_demo
 from survey_app.i18n import t
 from survey_app.reporting import ReportSettings, build_report
 from survey_app.results import frequency_table, respondent_design
 from survey_app.store import ResponseStore
+from tests.survey_app.signed_in import signed_in_state
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "frequencies.py"
 TIMEOUT = 120
-PASSWORD = "tablet-secret-2026"
 LATEST = DEMO_WAVES[-1]
 FORMS = shipped_questionnaires()
-
-
-def statistician(url: str) -> dict[str, str]:
-    """Browser-session state of a signed-in statistician (the page requires the role)."""
-    accounts = Accounts(url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    try:
-        session = accounts.sign_in("S01", PASSWORD)
-    except AuthenticationError:  # a fresh database: make the accounts
-        admin = accounts.create_first_administrator("chief", "correct horse battery")
-        accounts.create_user(admin, "S01", PASSWORD, ["statistician"])
-        session = accounts.sign_in("S01", PASSWORD)
-    accounts.close()
-    return session_state_for(session)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +40,7 @@ def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
     monkeypatch.setenv("SURVEY_DB_URL", url)
     at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
-    for key, value in statistician(url).items():
+    for key, value in signed_in_state(url).items():
         at.session_state[key] = value
     at.run()
     return clean(at)

@@ -8,38 +8,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from argon2 import PasswordHasher
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import SurveyDesign
-from survey_app.auth import Accounts, AuthenticationError, session_state_for
 from survey_app.demo import DEMO_WAVES, demo_margins, load_demo
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
 from survey_app.reporting import ReportSettings, build_report
 from survey_app.results import NON_RESIDENT_SURVEYS, respondent_design, weight_summary
 from survey_app.store import ResponseStore
+from tests.survey_app.signed_in import signed_in_state
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "statistics.py"
 TIMEOUT = 120
-PASSWORD = "tablet-secret-2026"
 LATEST = DEMO_WAVES[-1]
 NUMBERS = ["estimate", "se", "ci_low", "ci_high", "threshold", "df", "deff", "n", "n_eff", "p_value"]
-
-
-def statistician(url: str) -> dict[str, str]:
-    """Browser-session state of a signed-in statistician (the page requires the role)."""
-    accounts = Accounts(url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    try:
-        session = accounts.sign_in("S01", PASSWORD)
-    except AuthenticationError:  # a fresh database: make the accounts
-        admin = accounts.create_first_administrator("chief", "correct horse battery")
-        accounts.create_user(admin, "S01", PASSWORD, ["statistician"])
-        session = accounts.sign_in("S01", PASSWORD)
-    accounts.close()
-    return session_state_for(session)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +40,7 @@ def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
     monkeypatch.setenv("SURVEY_DB_URL", url)
     at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
     at.query_params["lang"] = lang
-    for key, value in statistician(url).items():
+    for key, value in signed_in_state(url).items():
         at.session_state[key] = value
     at.run()
     return clean(at)
