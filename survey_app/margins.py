@@ -40,12 +40,11 @@ from typing import Literal, get_args
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from survey_app.errors import SurveyAppError
 # The store's engine factory (SQLite pragmas, error translation) and password masking, shared
 # with the other tables of the response database.
-from survey_app.store import DatabaseError, _create_engine, _safe_url, default_url
+from survey_app.store import _create_engine, _safe_url, _Transaction, default_url
 
 __all__ = [
     "CENSUS_FILE",
@@ -520,35 +519,7 @@ class MarginsStore:
         return result.rowcount
 
     def _transaction(self, *, write: bool):
-        return _Transaction(self._engine, self.url, write=write)
-
-
-class _Transaction:
-    """A connection context that turns driver errors into the store's :class:`DatabaseError`."""
-
-    def __init__(self, engine: sa.Engine, url: str, *, write: bool) -> None:
-        self._engine, self._url, self._write = engine, url, write
-
-    def __enter__(self) -> sa.Connection:
-        try:
-            self._context = self._engine.begin() if self._write else self._engine.connect()
-            return self._context.__enter__()
-        except SQLAlchemyError as exc:
-            raise _database_error(exc, self._url) from exc
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            self._context.__exit__(exc_type, exc, tb)
-        except SQLAlchemyError as error:
-            raise _database_error(error, self._url) from error
-        if isinstance(exc, SQLAlchemyError):
-            raise _database_error(exc, self._url) from exc
-        return False
-
-
-def _database_error(exc: SQLAlchemyError, url: str) -> DatabaseError:
-    detail = getattr(exc, "orig", None) or exc
-    return DatabaseError(f"the population margins table in {_safe_url(url)} failed: {detail}")
+        return _Transaction(self._engine, self.url, write=write, what="the population margins table in")
 
 
 def _from_row(row: sa.Row) -> PopulationMargins:

@@ -774,31 +774,35 @@ def _allow_review_statuses(engine: Engine) -> None:
 
 
 class _Transaction:
-    """A connection context that turns driver errors into :class:`DatabaseError`."""
+    """A connection context that turns driver errors into :class:`DatabaseError`.
 
-    def __init__(self, engine: Engine, url: str, *, write: bool) -> None:
-        self._engine, self._url, self._write = engine, url, write
+    ``what`` names the part of the database in the message (other tables that live in the
+    store's database, such as the population margins, use this class too).
+    """
+
+    def __init__(self, engine: Engine, url: str, *, write: bool, what: str = "the response database") -> None:
+        self._engine, self._url, self._write, self._what = engine, url, write, what
 
     def __enter__(self) -> sa.Connection:
         try:
             self._context = self._engine.begin() if self._write else self._engine.connect()
             return self._context.__enter__()
         except SQLAlchemyError as exc:
-            raise _database_error(exc, self._url) from exc
+            raise _database_error(exc, self._url, self._what) from exc
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
             self._context.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as error:
-            raise _database_error(error, self._url) from error
+            raise _database_error(error, self._url, self._what) from error
         if isinstance(exc, SQLAlchemyError):
-            raise _database_error(exc, self._url) from exc
+            raise _database_error(exc, self._url, self._what) from exc
         return False
 
 
-def _database_error(exc: SQLAlchemyError, url: str) -> DatabaseError:
+def _database_error(exc: SQLAlchemyError, url: str, what: str = "the response database") -> DatabaseError:
     detail = getattr(exc, "orig", None) or exc
-    return DatabaseError(f"the response database {_safe_url(url)} failed: {detail}")
+    return DatabaseError(f"{what} {_safe_url(url)} failed: {detail}")
 
 
 def _create_engine(url: str) -> Engine:
