@@ -15,12 +15,27 @@ from scipy.special import expit, logit
 CI_METHODS = ("logit", "beta", "mean", "asin", "likelihood", "wilson")
 
 
+_T_CACHE: dict = {}
+_T_CACHE_SIZE = 256
+
+
 def t_quantile(level: float, df: np.ndarray) -> np.ndarray:
-    """``qt(1 - (1 - level)/2, df)``; NaN where ``df <= 0``."""
+    """``qt(1 - (1 - level)/2, df)``; NaN where ``df <= 0``.
+
+    Remembered for recent ``(level, df)``: a table asks for the same domains' quantiles once
+    per variable, and scipy's ``t.ppf`` costs far more than the rest of an interval.
+    """
     df = np.asarray(df, dtype=float)
-    out = np.full(df.shape, np.nan)
-    ok = df > 0
-    out[ok] = stats.t.ppf(1 - (1 - level) / 2, df[ok])
+    key = (level, df.shape, df.tobytes())
+    out = _T_CACHE.get(key)
+    if out is None:
+        out = np.full(df.shape, np.nan)
+        ok = df > 0
+        out[ok] = stats.t.ppf(1 - (1 - level) / 2, df[ok])
+        out.flags.writeable = False
+        if len(_T_CACHE) >= _T_CACHE_SIZE:
+            del _T_CACHE[next(iter(_T_CACHE))]
+        _T_CACHE[key] = out
     return out
 
 
@@ -140,6 +155,8 @@ def proportion_ci(method: str, p: np.ndarray, var: np.ndarray, df: np.ndarray, l
         pe = p[edge]
         if method == "wilson":
             lo_e, hi_e = _wilson(pe, n_k, q[edge])
+            # exactly 0 (1) in exact arithmetic; rounding could leave the estimate outside
+            lo_e, hi_e = np.where(pe <= 0, 0.0, lo_e), np.where(pe >= 1, 1.0, hi_e)
         else:
             lo_e = np.where(pe <= 0, 0.0, (alpha / 2) ** (1 / n_k))
             hi_e = np.where(pe >= 1, 1.0, 1 - (alpha / 2) ** (1 / n_k))

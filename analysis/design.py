@@ -36,17 +36,20 @@ Kish's effective sample size instead of degenerating; Wald limits are clipped to
 ``asin`` limits are clamped before back-transforming; where R's 9-step likelihood profile
 does not reach the cutoff (R returns NA) the profile equation is solved exactly.
 
-Performance: the constructor factorises strata and PSUs once.  Every estimator sums the
-weighted values of the rows by (PSU, domain) -- and, after calibration, by (calibration cell,
-domain) -- with one ``np.bincount`` per level over ``group * D + domain`` (all domains of an
-indicator in one pass; the sums of weights are cached per ``by``); the variance, calibration
-residuals and strata are then computed from those small tables through small dense or
-sparse matrices, never from copies of the data or loops over rows, PSUs or domains.
+Performance: the constructor factorises strata and PSUs once.  The estimators group the rows
+into cells that refine the last-stage units, the calibration cells and every domain column
+used so far (``prepare_domains`` names them up front); a variable's rows are summed into the
+cells once -- one ``np.bincount`` per sum over the rows -- and every domain set's sums by
+(unit, domain) and by (calibration cell, domain) are then formed from the cells and from their
+groups (the cells with the units merged).  The variance, calibration residuals and strata
+are computed from those small tables through small dense or sparse matrices, never from
+copies of the data or loops over rows, PSUs or domains.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,7 +57,7 @@ from scipy import sparse
 
 from . import _ci
 from .errors import DesignError, VariableError
-from .results import OVERALL, Estimate, build_table
+from .results import OVERALL, Estimate, build_table, frequency_index
 
 __all__ = ["SurveyDesign", "LONELY_PSU_OPTIONS", "CI_METHODS"]
 
@@ -175,6 +178,62 @@ def _bincount2(code: np.ndarray, K: int, col: np.ndarray, n_codes: int,
     """Sum ``values`` by ``(code, col)`` into an ``(n_codes, K)`` array."""
     out = np.bincount(code * K + col, weights=values, minlength=n_codes * K)
     return out.reshape(n_codes, K)
+
+
+def _combined_codes(codes_list: list, uniques_list: list) -> tuple[np.ndarray, np.ndarray]:
+    """Mixed-radix code of several factor columns, and the rows where none is missing."""
+    n = len(codes_list[0])
+    combined = np.zeros(n, np.int64)
+    valid = np.ones(n, bool)
+    for c, u in zip(codes_list, uniques_list):
+        valid &= c >= 0
+        combined = combined * max(len(u), 1) + np.maximum(c, 0)
+    return combined, valid
+
+
+def _combine_codes(codes: list, sizes: list) -> tuple[np.ndarray, int]:
+    """Codes of the present combinations of ``codes`` (each in ``[0, size)``), and their
+    number; the combinations are numbered in their mixed-radix order."""
+    keys, total = codes[0], sizes[0]
+    for code, size in zip(codes[1:], sizes[1:]):
+        if total * size > 4 * len(keys) + 1024:   # renumber the present ones first
+            keys, total = _combine_codes([keys], [total])
+        keys, total = keys * size + code, total * size
+    if total <= 4 * len(keys) + 1024:
+        codes_out, present = _dense_codes(keys, total)
+        return codes_out, len(present)
+    codes_out, uniques = pd.factorize(keys, sort=True)
+    return codes_out.astype(np.int64), len(uniques)
+
+
+def _ratio_influence(B0: list, B1: list, ratio: np.ndarray, sw: np.ndarray) -> list:
+    """``(B1 - B0 * ratio) / sw`` at every level: the sums of a ratio's linearised values
+    (computed in place: the tables are large)."""
+    out = []
+    for b0, b1 in zip(B0, B1):
+        z = b0 * ratio
+        np.subtract(b1, z, out=z)
+        z /= sw
+        out.append(z)
+    return out
+
+
+def _unit_starts(unit: np.ndarray, n_units: int) -> np.ndarray | None:
+    """First cell of each unit when the cells are ordered by unit, else None."""
+    starts = np.flatnonzero(np.diff(unit, prepend=-1))
+    if len(starts) != n_units or not (np.diff(unit) >= 0).all():
+        return None
+    return starts
+
+
+def _sum_cells(code: np.ndarray, values: np.ndarray, size: int, D: int) -> np.ndarray:
+    """Sum cell ``values`` by ``code = group * D + domain`` (sentinel ``size * D``)."""
+    return np.bincount(code, weights=values, minlength=size * D + 1)[:-1].reshape(size, D)
+
+
+def _sum_domains(plus1: np.ndarray, values: np.ndarray, D: int) -> np.ndarray:
+    """Sum cell ``values`` by domain (``plus1`` = domain + 1, 0 outside every domain)."""
+    return np.bincount(plus1, weights=values, minlength=D + 1)[1:]
 
 
 # ------------------------------------------------------------------------------------------
@@ -336,21 +395,23 @@ class SurveyDesign:
 
         # fpc -------------------------------------------------------------------------
         fpc_values: list[np.ndarray] = []
+        fpc_low, fpc_high = np.inf, -np.inf
         for col in fpc_cols:
             vals = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float)
-            if np.isnan(vals).any():
+            low = vals.min()   # NaN when a value is missing
+            if np.isnan(low):
                 raise DesignError(f"{int(np.isnan(vals).sum())} rows have a missing or "
                                   "non-numeric fpc", argument="fpc", value=col,
                                   fix="give the stratum's population count of PSUs on every row")
-            if (vals <= 0).any():
+            if low <= 0:
                 raise DesignError("fpc must be positive", argument="fpc",
                                   value=float(vals[vals <= 0][0]),
                                   fix="give population counts (>1) or sampling fractions (<=1)")
             fpc_values.append(vals)
+            fpc_low, fpc_high = min(fpc_low, low), max(fpc_high, vals.max())
         if fpc_values:
-            allv = np.concatenate(fpc_values)
-            is_popsize = bool((allv > 1).any())
-            if is_popsize and not (allv >= 1).all():
+            is_popsize = bool(fpc_high > 1)
+            if is_popsize and not fpc_low >= 1:
                 raise DesignError("fpc mixes population counts (>1) and sampling fractions (<1)",
                                   argument="fpc", value=fpc_cols,
                                   fix="give all fpc as counts or all as fractions (as R requires)")
@@ -372,7 +433,9 @@ class SurveyDesign:
                 first_rows = np.full(n_parent_strata, -1, dtype=np.int64)
                 first_rows[parent_stratum_codes[::-1]] = np.arange(n - 1, -1, -1)
                 ref = vals[first_rows[parent_stratum_codes]]
-                if not np.allclose(vals, ref, rtol=1e-12, atol=0):
+                # equal is the usual case, and far quicker to check than close
+                if not (np.array_equal(vals, ref)
+                        or np.allclose(vals, ref, rtol=1e-12, atol=0)):
                     bad = np.flatnonzero(~np.isclose(vals, ref, rtol=1e-12, atol=0))[0]
                     where = (f"stratum {s_labels[s_codes[bad]]!r}" if k == 0
                              else f"stage-{k} cluster of row {bad}")
@@ -597,7 +660,7 @@ class SurveyDesign:
         if key in self._cache:
             return self._cache[key]
         n = self._s.n
-        pos = self._w > 0
+        pos, all_pos = self._positive()
         if not by_cols:
             dom = _Domains(codes=np.zeros(n, np.int64), D=1,
                            index=pd.Index([OVERALL], name=None), by=())
@@ -607,20 +670,25 @@ class SurveyDesign:
                 c, u = self._factor(col, "by")
                 codes_list.append(c)
                 uniques_list.append(u)
-            combined = np.zeros(n, np.int64)
-            valid = np.ones(n, bool)
-            for c, u in zip(codes_list, uniques_list):
-                valid &= c >= 0
-                combined = combined * max(len(u), 1) + np.maximum(c, 0)
             size = int(np.prod([max(len(u), 1) for u in uniques_list], dtype=np.float64))
-            keep = valid & pos
-            if size <= 50_000_000:
+            if len(by_cols) == 1:   # the column's codes, unless a category has no respondent
+                c = codes_list[0]
+                counts = np.bincount(c + 1, weights=None if all_pos else pos.astype(float),
+                                     minlength=size + 1)[1:]
+                every = bool((counts > 0).all())
+            if len(by_cols) == 1 and every:
+                codes, present = c, np.arange(size)
+            elif size <= 50_000_000:
+                combined, valid = _combined_codes(codes_list, uniques_list)
+                keep = valid & pos
                 hit = np.bincount(combined[keep], minlength=size) > 0
                 present = np.flatnonzero(hit)
                 lookup = np.full(size, -1, np.int64)
                 lookup[present] = np.arange(len(present))
                 codes = np.where(valid, lookup[combined], -1).astype(np.int64)
             else:
+                combined, valid = _combined_codes(codes_list, uniques_list)
+                keep = valid & pos
                 present = np.sort(pd.unique(combined[keep]))
                 codes = np.searchsorted(present, combined)
                 codes = np.where(valid & (codes < len(present)), codes, -1)
@@ -648,7 +716,7 @@ class SurveyDesign:
         minus its strata, counting those with rows of non-zero weight in the domain."""
         key = ("df", dom.by)
         if key not in self._cache:
-            self._cache[key] = self._df_of_cells(self._dom_levels(dom).n_cells[0])
+            self._cache[key] = self._df_of_cells(self._cell_domains(dom).n_cells)
         return self._cache[key]
 
     def _df_of_cells(self, cells: np.ndarray) -> np.ndarray:
@@ -663,11 +731,7 @@ class SurveyDesign:
 
     def _domain_rows(self, dom: "_Domains") -> np.ndarray:
         """Rows (any weight) of each domain."""
-        key = ("rows", dom.by)
-        if key not in self._cache:
-            codes = dom.codes[dom.codes >= 0]
-            self._cache[key] = np.bincount(codes, minlength=dom.D).astype(float)
-        return self._cache[key]
+        return self._cell_domains(dom).rows
 
     def _numeric(self, column: str, argument: str = "variable") -> np.ndarray:
         """The column as float64 (NaN for missing), validated and cached (read-only)."""
@@ -709,15 +773,8 @@ class SurveyDesign:
         y.flags.writeable = False
         cache[key] = y
         missing = np.isnan(y)
-        if missing.any():
-            missing.flags.writeable = False
-            y0 = np.where(missing, 0.0, y)
-            y0.flags.writeable = False
-            cache[("missing", column)] = missing
-            cache[("zeroed", column)] = y0
-        else:
-            cache[("missing", column)] = None
-            cache[("zeroed", column)] = y
+        missing.flags.writeable = False
+        cache[("missing", column)] = missing if missing.any() else None
         return y
 
     def _missing(self, column: str) -> np.ndarray | None:
@@ -725,8 +782,16 @@ class SurveyDesign:
         return self._s.factor_cache[("missing", column)]
 
     def _zeroed(self, column: str) -> np.ndarray:
-        self._numeric(column)
-        return self._s.factor_cache[("zeroed", column)]
+        """The column with 0 for missing values (read-only, cached)."""
+        y = self._numeric(column)
+        key = ("zeroed", column)
+        cache = self._s.factor_cache
+        if key not in cache:
+            missing = self._missing(column)
+            y0 = y if missing is None else np.where(missing, 0.0, y)
+            y0.flags.writeable = False
+            cache[key] = y0
+        return cache[key]
 
     # Aggregation levels: last-stage variance units, and the cells of each calibration step --
     def _levels(self) -> "_Levels":
@@ -757,36 +822,6 @@ class SurveyDesign:
         self._cache["levels"] = levels
         return levels
 
-    def _dom_levels(self, dom: "_Domains") -> "_DomLevels":
-        """Per-domain sums that do not depend on the analysis variable (cached per ``by``)."""
-        key = ("dom_levels", dom.by)
-        if key in self._cache:
-            return self._cache[key]
-        lv = self._levels()
-        D = dom.D
-        w = self._w
-        inscope = dom.codes >= 0
-        positive = (w > 0).astype(float)
-        codes, B0, n_cells = [], [], []
-        for code_g, size_g, mw_g in zip(lv.codes, lv.sizes, lv.mw):
-            cd = np.where(inscope, code_g * D + dom.codes, size_g * D)
-            codes.append(cd)
-            B0.append(np.bincount(cd, weights=mw_g, minlength=size_g * D + 1)[:-1]
-                      .reshape(size_g, D))
-            n_cells.append(np.bincount(cd, weights=positive, minlength=size_g * D + 1)[:-1]
-                           .reshape(size_g, D))
-        n_pos = n_cells[0].sum(axis=0)
-        if inscope.all():   # no gathers needed
-            d, wi = dom.codes, w
-        else:
-            d, wi = dom.codes[inscope], w[inscope]
-        sw2 = np.bincount(d, weights=wi * wi, minlength=D)
-        out = _DomLevels(codes=tuple(codes), B0=tuple(B0), n_cells=tuple(n_cells),
-                         inscope=inscope, all_inscope=bool(inscope.all()),
-                         codes_plus1=dom.codes + 1, n_pos=n_pos, sw2=sw2)
-        self._cache[key] = out
-        return out
-
     def _valid_rows(self, missing: np.ndarray | None, dom: "_Domains", column: str,
                     na_rm: bool) -> np.ndarray | None:
         """Rows in scope with a missing value, or None when there are none."""
@@ -803,112 +838,255 @@ class SurveyDesign:
                                     "value (R: na.rm=TRUE)")
         return missing
 
+    # Cells: the rows grouped as finely as the estimators need ------------------------------
+    def _positive(self) -> tuple[np.ndarray, bool]:
+        """Rows of positive weight, and whether every row has one (cached)."""
+        if "positive" not in self._cache:
+            pos = self._w > 0
+            self._cache["positive"] = (pos, bool(pos.all()))
+        return self._cache["positive"]
+
+    def _partition(self, by_cols: tuple) -> "_Partition":
+        """Cells of rows refining every variance level and the domain columns ``by_cols``.
+
+        Estimates only need sums by (level group, domain), so a variable's rows are summed
+        once into these cells and every domain set is formed from the cells.  The columns of
+        earlier calls stay in the cells, so one variable by several domain columns in a row
+        sums its rows once; a column that would make the cells nearly as many as the rows
+        gets cells of its own, which are not kept.
+        """
+        part = self._cache.get("partition")
+        new = tuple(col for col in dict.fromkeys(by_cols)
+                    if part is None or col not in part.columns)
+        if part is not None and not new:
+            return part
+        extra = self._cache.get("partition_extra")
+        if extra is not None and set(by_cols) <= set(extra.columns):
+            return extra
+        if part is None:
+            lv = self._levels()
+            code, size = ((lv.codes[0], lv.sizes[0]) if len(lv.codes) == 1
+                          else _combine_codes(lv.codes, lv.sizes))
+            columns = ()
+        else:
+            code, size, columns = part.code, part.size, part.columns
+        if new:
+            factors = [self._factor_shifted(col) for col in new]
+            code_new, size_new = _combine_codes([code] + [c for c, _ in factors],
+                                                [size] + [k for _, k in factors])
+        else:
+            code_new, size_new = code, size
+        if part is not None and size_new == size:
+            # constant within the cells (e.g. the strata): the same cells
+            extended = self._cells(columns + new, code, size, like=part)
+        else:
+            extended = self._cells(columns + new, code_new, size_new)
+        self._cache["partition" if 4 * size_new <= self._s.n else "partition_extra"] = extended
+        return extended
+
+    def _factor_shifted(self, column: str) -> tuple[np.ndarray, int]:
+        """The column's codes made non-negative (missing as a code of its own) and their
+        number (cached)."""
+        key = ("shifted", column)
+        cache = self._s.factor_cache
+        if key not in cache:
+            c, u = self._factor(column, "by")
+            cache[key] = (c + 1, len(u) + 1) if (c < 0).any() else (c, max(len(u), 1))
+        return cache[key]
+
+    def _cells(self, columns: tuple, code: np.ndarray, size: int,
+               like: "_Partition | None" = None) -> "_Partition":
+        """The sums of a partition's cells that do not depend on the analysed variable
+        (those of ``like`` when it has the same cells), and the cells' groups."""
+        lv = self._levels()
+        pos, all_pos = self._positive()
+        if like is None:
+            n = self._s.n
+            w = self._w
+            first = np.empty(size, np.int64)
+            first[code[::-1]] = np.arange(n - 1, -1, -1)
+            if not all_pos:   # a calibration multiplier is read from a row of positive weight
+                rows = np.flatnonzero(pos)[::-1]
+                first[code[rows]] = rows
+            rows_cell = np.bincount(code, minlength=size).astype(float)
+            unit = lv.codes[0][first]
+            cells = dict(
+                code=code, size=size, first=first,
+                level_codes=(unit,) + tuple(c[first] for c in lv.codes[1:]),
+                unit_starts=_unit_starts(unit, lv.sizes[0]),
+                level_mult=tuple(None if m is None else m[first] for m in lv.mult),
+                w=np.bincount(code, weights=w, minlength=size),
+                n_pos=rows_cell if all_pos else np.bincount(code, weights=pos.astype(float),
+                                                            minlength=size),
+                w2=np.bincount(code, weights=self._w_squared(), minlength=size), rows=rows_cell,
+                sums={})
+        else:   # the variables' cell sums stay valid
+            cells = {name: getattr(like, name) for name in (
+                "code", "size", "first", "level_codes", "level_mult", "w", "n_pos", "w2", "rows",
+                "unit_starts", "sums")}
+        # Groups: the cells with the variance units merged (calibration cells x domain
+        # columns), where the sums by calibration cell or by domain alone are formed.
+        level_codes, level_mult = cells["level_codes"], cells["level_mult"]
+        factors = [self._factor_shifted(col) for col in columns]
+        groups, n_groups = _combine_codes(
+            [np.zeros(size, np.int64), *level_codes[1:], *(c[cells["first"]] for c, _ in factors)],
+            [1, *lv.sizes[1:], *(k for _, k in factors)])
+        if 4 * n_groups > size:   # hardly fewer than the cells: use the cells
+            groups, n_groups, group_first = None, size, np.arange(size)
+        else:
+            group_first = np.empty(n_groups, np.int64)
+            group_first[groups[::-1]] = np.arange(size - 1, -1, -1)
+            filled = np.flatnonzero(cells["n_pos"] > 0)[::-1]
+            group_first[groups[filled]] = filled
+        return _Partition(
+            columns=columns, **cells, groups=groups, n_groups=n_groups, group_first=group_first,
+            group_levels=tuple(c[group_first] for c in level_codes[1:]),
+            group_mult=tuple(m[group_first] for m in level_mult[1:]))
+
+    def _w_squared(self) -> np.ndarray:
+        if "w2" not in self._cache:
+            self._cache["w2"] = self._w * self._w
+        return self._cache["w2"]
+
+    def _cell_domains(self, dom: "_Domains") -> "_CellDomains":
+        """Where each cell and group goes for the domains ``dom`` (cached per partition and
+        ``by``)."""
+        part = self._partition(dom.by)
+        cd = part.domains.get(dom.by)
+        if cd is not None:
+            return cd
+        lv = self._levels()
+        D = dom.D
+        dom_cell = dom.codes[part.first]
+        code0 = np.where(dom_cell >= 0, part.level_codes[0] * D + dom_cell, lv.sizes[0] * D)
+        dom_group = dom_cell[part.group_first]
+        plus1 = dom_group + 1
+        group_codes = tuple(np.where(dom_group >= 0, g * D + dom_group, size_g * D)
+                            for g, size_g in zip(part.group_levels, lv.sizes[1:]))
+        G_w, G_n, G_w2, G_rows = (part.to_groups(v) for v in (part.w, part.n_pos, part.w2,
+                                                               part.rows))
+        unit_domain = None
+        if part.unit_starts is not None:
+            unit_domain = dom_cell[part.unit_starts]
+            if not np.array_equal(unit_domain[part.level_codes[0]], dom_cell):
+                unit_domain = None   # a domain within units (e.g. sex)
+        cd = _CellDomains(
+            part=part, code0=code0, unit_domain=unit_domain, plus1=plus1,
+            group_codes=group_codes, B0=(), n_cells=None, sw=_sum_domains(plus1, G_w, D),
+            n_pos=_sum_domains(plus1, G_n, D), sw2=_sum_domains(plus1, G_w2, D),
+            rows=_sum_domains(plus1, G_rows, D))
+        B0 = (cd.level0(part.w, lv.sizes[0], D),) + tuple(
+            _sum_cells(c, G_w * m, size_g, D)
+            for c, m, size_g in zip(group_codes, part.group_mult, lv.sizes[1:]))
+        cd = dataclasses.replace(cd, B0=B0, n_cells=cd.level0(part.n_pos, lv.sizes[0], D))
+        part.domains[dom.by] = cd
+        return cd
+
+    def _cell_sums(self, column: str, part: "_Partition") -> tuple:
+        """Sums over the rows with a value of ``column``: ``(cells, groups, any missing)``,
+        each of the first two ``(w, w * y, rows of positive weight, w**2)`` by cell and by
+        group.
+
+        Kept for the two most recent variables.  The sums run over the answering rows (never
+        differences), so a cell whose answers are all 1 has ``w * y`` equal to ``w`` to the
+        last bit, and a proportion of 0% or 100% comes out exactly.
+        """
+        cached = part.sums.get(column)
+        if cached is None or cached[3] is not part.groups:
+            if cached is None:
+                y = self._numeric(column)
+                missing = self._missing(column)
+                if missing is None:
+                    cells = (part.w, np.bincount(part.code, weights=self._w * y,
+                                                 minlength=part.size), part.n_pos, part.w2)
+                else:
+                    cells = self._answered_sums(part, column, y, missing)
+                has_missing = missing is not None
+            else:   # the same cells in new groups
+                cells, _, has_missing, _ = cached
+            cached = (cells, tuple(part.to_groups(v) for v in cells), has_missing, part.groups)
+            if len(part.sums) >= 2:
+                part.sums.pop(next(iter(part.sums), None), None)
+            part.sums[column] = cached
+        return cached[:3]
+
+    def _answered_sums(self, part: "_Partition", column: str, y: np.ndarray,
+                       missing: np.ndarray) -> tuple:
+        """Per cell: sums of ``w`` and ``w * y``, rows of positive weight and sums of ``w**2``
+        over the rows with a value."""
+        size = part.size
+        pos, all_pos = self._positive()
+        w2 = self._w_squared()
+        n_missing = int(np.count_nonzero(missing))
+        if 2 * n_missing > len(y):    # mostly missing: sum the answered rows
+            rows = np.flatnonzero(~missing)
+            code, w = part.code[rows], self._w[rows]
+            return (np.bincount(code, weights=w, minlength=size),
+                    np.bincount(code, weights=w * y[rows], minlength=size),
+                    np.bincount(code, weights=None if all_pos else pos[rows].astype(float),
+                                minlength=size).astype(float),
+                    np.bincount(code, weights=w2[rows], minlength=size))
+        # mostly answered: sum zeroed weights and values (masks, not gathers), and take the
+        # missing rows' counts out of the partition's
+        w = self._w
+        rows = np.flatnonzero(missing)
+        gone = part.code[rows]
+        S_n = part.n_pos - np.bincount(gone, weights=None if all_pos else pos[rows].astype(float),
+                                       minlength=size)
+        S_w2 = np.where(S_n > 0, part.w2 - np.bincount(gone, weights=w2[rows], minlength=size),
+                        0.0)
+        if ("binary", column) in self._cache:
+            # one pass: weights by (cell, answer 0 / answer 1 / missing); a cell's sum is the
+            # two answers' sums, so it equals the sum of w * y exactly when every answer is 1
+            answer = (y == 1).view(np.int8)     # small codes first, one wide add
+            answer += missing.view(np.int8)
+            answer += missing.view(np.int8)
+            state = part.code * 3
+            state += answer
+            by_state = np.bincount(state, weights=w, minlength=3 * size).reshape(size, 3)
+            return by_state[:, 0] + by_state[:, 1], by_state[:, 1].copy(), S_n, S_w2
+        return (np.bincount(part.code, weights=w * ~missing, minlength=size),
+                np.bincount(part.code, weights=w * np.where(missing, 0.0, y), minlength=size),
+                S_n, S_w2)
+
     def _sums(self, column: str, dom: "_Domains", na_rm: bool):
         """Sums of the weights and weighted values of one variable at every level.
 
-        Returns ``(B0, B1, n, sw2, missing)``: lists (one per level) of ``(size, D)``
-        arrays of sums of ``m * w`` and ``m * w * y`` by (group, domain), the domains'
-        respondent counts and sums of squared weights, and the rows left out as missing.
-        The values are zero where missing, so ``B1`` needs no masking; ``B0``, ``n`` and
-        ``sw2`` are the cached all-row sums less those of the few missing rows, or, when
-        more than one row in eight is missing, sums of weights zeroed where missing.
+        Returns ``(B0, B1, sw, swy, n, sw2, missing)``: lists (one per level) of
+        ``(size, D)`` arrays of sums of ``m * w`` and ``m * w * y`` over the rows with a value
+        by (group, domain), the domains' sums of ``w`` and ``w * y``, respondent counts and
+        sums of squared weights, and the rows left out as missing (None when no row of
+        positive weight in a domain lacks the value).  Formed from the variable's sums by
+        cell and by group (:meth:`_cell_sums`).
         """
+        cd = self._cell_domains(dom)
+        part = cd.part
         lv = self._levels()
-        dl = self._dom_levels(dom)
         D = dom.D
-        missing = self._missing(column)
-        values, missing_rows = self._row_values(column)
-        rows = missing_rows
-        if rows is not None and not dl.all_inscope:
-            rows = rows[dl.inscope[rows]]
-        if rows is not None and not (self._w[rows] > 0).any():
-            rows = missing = None   # only rows of weight zero: nothing changes
-        if rows is not None and not na_rm:
-            raise VariableError(f"column {column!r} has "
-                                f"{int(np.count_nonzero(self._w[rows] > 0))} missing values",
+        (S_w, S_wy, _, _), (G_w, G_wy, G_n, G_w2), has_missing = self._cell_sums(column, part)
+
+        def by_level(cell_values, group_values):
+            return [cd.level0(cell_values, lv.sizes[0], D)] + [
+                _sum_cells(c, group_values * m, size_g, D)
+                for c, m, size_g in zip(cd.group_codes, part.group_mult, lv.sizes[1:])]
+
+        B1 = by_level(S_wy, G_wy)
+        swy = _sum_domains(cd.plus1, G_wy, D)
+        if has_missing:
+            n = _sum_domains(cd.plus1, G_n, D)
+            n_missing = cd.n_pos - n
+            has_missing = bool((n_missing > 0).any())
+        if not has_missing:
+            return list(cd.B0), B1, cd.sw, swy, cd.n_pos, cd.sw2, None
+        if not na_rm:
+            raise VariableError(f"column {column!r} has {int(n_missing.sum())} missing values",
                                 argument="na_rm", value=False,
                                 fix="pass na_rm=True to estimate over the rows that have a "
                                     "value (R: na.rm=TRUE)")
-        B1 = [np.bincount(cd, weights=v_g, minlength=size_g * D + 1)[:-1]
-              .reshape(size_g, D) for cd, v_g, size_g in zip(dl.codes, values, lv.sizes)]
-        if rows is None:
-            return list(dl.B0), B1, dl.n_pos, dl.sw2, None
-        w = self._w
-        if 8 * len(missing_rows) > len(w):   # many missing: sum the answering rows' weights
-            answered = self._answered_weights(column)
-            B0 = [np.bincount(cd, weights=a_g, minlength=size_g * D + 1)[:-1]
-                  .reshape(size_g, D) for cd, a_g, size_g in zip(dl.codes, answered[0], lv.sizes)]
-            n = np.bincount(dl.codes_plus1, weights=answered[1], minlength=D + 1)[1:]
-            sw2 = np.bincount(dl.codes_plus1, weights=answered[2], minlength=D + 1)[1:]
-        elif 2 * len(rows) <= len(w):
-            B0 = []
-            for cd, mw_g, size_g, b0, n_g in zip(dl.codes, lv.mw, lv.sizes, dl.B0, dl.n_cells):
-                code = cd[rows]
-                out = b0 - np.bincount(code, weights=mw_g[rows], minlength=size_g * D + 1)[
-                    :-1].reshape(size_g, D)
-                gone = np.bincount(code, weights=(w[rows] > 0).astype(float),
-                                   minlength=size_g * D + 1)[:-1].reshape(size_g, D)
-                out[n_g == gone] = 0.0   # every row of the cell missing: exactly nothing
-                B0.append(out)
-            d, wm = dom.codes[rows], w[rows]
-            n = dl.n_pos - np.bincount(d, weights=(wm > 0).astype(float), minlength=D)
-            sw2 = np.where(n > 0, dl.sw2 - np.bincount(d, weights=wm * wm, minlength=D), 0.0)
-        else:
-            kept = np.flatnonzero(dl.inscope & ~missing)
-            B0 = [np.bincount(cd[kept], weights=mw_g[kept], minlength=size_g * D + 1)[:-1]
-                  .reshape(size_g, D) for cd, mw_g, size_g in zip(dl.codes, lv.mw, lv.sizes)]
-            d, wk = dom.codes[kept], w[kept]
-            n = np.bincount(d, weights=(wk > 0).astype(float), minlength=D)
-            sw2 = np.bincount(d, weights=wk * wk, minlength=D)
-        return B0, B1, n, sw2, missing
-
-    def _row_values(self, column: str) -> tuple[tuple, np.ndarray | None]:
-        """``m * w * y`` of every level (0 where missing) and the rows with a missing value.
-
-        Kept for the most recent variable only, so the usual sequence of calls -- one
-        variable overall and by several domains -- prepares the rows once.
-        """
-        cached = self._cache.get("row_values")
-        if cached is None or cached[0] != column:
-            y0 = self._zeroed(column)
-            missing = self._missing(column)
-            cached = (column, tuple(mw_g * y0 for mw_g in self._levels().mw),
-                      None if missing is None else np.flatnonzero(missing))
-            self._cache["row_values"] = cached
-        return cached[1], cached[2]
-
-    def _answered_weights(self, column: str) -> tuple:
-        """For the most recent variable, with a missing value on many rows: ``m * w`` of
-        every level, 1 for rows of positive weight and ``w**2``, all 0 where missing."""
-        cached = self._cache.get("answered_weights")
-        if cached is None or cached[0] != column:
-            answered = ~self._missing(column)
-            w = self._w
-            cached = (column, (tuple(mw_g * answered for mw_g in self._levels().mw),
-                               ((w > 0) & answered).astype(float), w * w * answered))
-            self._cache["answered_weights"] = cached
-        return cached[1]
+        return (by_level(S_w, G_w), B1, _sum_domains(cd.plus1, G_w, D), swy, n,
+                _sum_domains(cd.plus1, G_w2, D), self._missing(column))
 
     # Variance engine ------------------------------------------------------------------
-    def _variance(self, terms: list, K: int, *, col_domain: np.ndarray | None = None,
-                  presence: np.ndarray | None = None) -> np.ndarray:
-        """Linearised variance of K statistics with row-level influence values ``terms``.
-
-        Each term is ``(values, col, Kt, R)``: row i contributes ``values[i]`` to column
-        ``col[i]`` of a ``Kt``-column matrix, mapped to the K statistics by ``R`` (``(Kt, K)``,
-        identity when ``None``).
-        """
-        lv = self._levels()
-        Zs = []
-        for code_g, size_g, m_g in zip(lv.codes, lv.sizes, lv.mult):
-            Z = np.zeros((size_g, K))
-            for values, col, Kt, R in terms:
-                vals = values if m_g is None else values * m_g
-                B = _bincount2(code_g, Kt, col, size_g, vals)
-                Z += B if R is None else B @ R
-            Zs.append(Z)
-        return self._variance_levels(Zs, col_domain=col_domain, presence=presence)
-
     def _variance_levels(self, Zs: list, *, col_domain: np.ndarray | None = None,
                          presence: np.ndarray | None = None) -> np.ndarray:
         """Linearised variance from the level sums ``Zs`` of the influence values.
@@ -922,8 +1100,8 @@ class SurveyDesign:
         gammas = []
         for j, step in enumerate(self._cal):
             F = Zs[j + 1]
-            for l in range(j):
-                F = F - self._cal_cross(j, l) @ gammas[l]
+            for k in range(j):
+                F = F - self._cal_cross(j, k) @ gammas[k]
             gammas.append(step.H @ F)
         total = np.zeros(Zs[0].shape[1])
         for k, st in enumerate(self._s.stages):
@@ -934,17 +1112,24 @@ class SurveyDesign:
                                           presence=presence)
         return total
 
-    def _cal_unit_matrix(self, step: _CalStep, k: int) -> np.ndarray:
+    def _cal_unit_matrix(self, step: _CalStep, k: int) -> sparse.csr_matrix:
+        """Sums of the step's ``d`` by (stage-k unit, calibration cell).
+
+        Sparse although nearly dense: scipy multiplies it single-threaded, where a BLAS
+        product this size would start threads, and a thread waiting for a busy core costs
+        far more than the product.
+        """
         key = ("cal_unit", id(step), k)
         if key not in self._cache:
             st = self._s.stages[k]
-            self._cache[key] = _bincount2(st.unit, step.n_cells, step.cell, st.n_units, step.d)
+            self._cache[key] = sparse.csr_matrix(
+                _bincount2(st.unit, step.n_cells, step.cell, st.n_units, step.d))
         return self._cache[key]
 
-    def _cal_cross(self, j: int, l: int) -> np.ndarray:
-        key = ("cal_cross", j, l)
+    def _cal_cross(self, j: int, k: int) -> np.ndarray:
+        key = ("cal_cross", j, k)
         if key not in self._cache:
-            a, b = self._cal[j], self._cal[l]
+            a, b = self._cal[j], self._cal[k]
             self._cache[key] = _bincount2(a.cell, b.n_cells, b.cell, a.n_cells, a.c * b.d)
         return self._cache[key]
 
@@ -999,6 +1184,45 @@ class SurveyDesign:
         cnt = np.bincount(dom.codes[rows] + dom.D * self._s.stratum[rows],
                           minlength=n_str * dom.D).reshape(n_str, dom.D)
         return cnt > 0
+
+    def prepare_domains(self, columns: str | Sequence[str]) -> "SurveyDesign":
+        """Get ready to estimate by these domain columns; returns the design itself.
+
+        Optional, and no result changes.  The estimators sum a variable's rows once into
+        cells that refine every domain column used so far, and form the estimates by each
+        domain from the cells; naming the columns before a table's first variable saves
+        summing that variable again for each new column (worth it on large samples).
+
+        Parameters
+        ----------
+        columns : str or list of str
+            Domain columns, as the estimators' ``by=``.
+
+        Returns
+        -------
+        SurveyDesign
+
+        Raises
+        ------
+        VariableError
+            A column is not in the data.
+
+        Examples
+        --------
+        >>> des.prepare_domains(["district", "sex", "age_group"])  # doctest: +SKIP
+        >>> [des.proportion("satisfied", by=by)
+        ...  for by in (None, "district", "sex", "age_group")]      # doctest: +SKIP
+        """
+        cols = tuple(_as_list(columns))
+        for col in cols:
+            self._factor(col, "columns")
+        self._partition(cols)
+        return self
+
+    def _domain_sizes(self, by: str | Sequence[str] | None) -> pd.Series:
+        """Rows of positive weight in each domain (``OVERALL`` without ``by``)."""
+        dom = self._domains(by)
+        return pd.Series(self._cell_domains(dom).n_pos.astype(np.int64), index=dom.index)
 
     # Estimators ------------------------------------------------------------------------
     def mean(self, variable: str, by: str | Sequence[str] | None = None, level: float = 0.95,
@@ -1077,16 +1301,14 @@ class SurveyDesign:
         _check_deff(deff)
         self._numeric(variable)
         dom = self._domains(by)
-        B0, B1, n, sw2, missing = self._sums(variable, dom, na_rm)
-        sw = B0[0].sum(axis=0)
-        swy = B1[0].sum(axis=0)
+        B0, B1, sw, swy, n, sw2, missing = self._sums(variable, dom, na_rm)
         with np.errstate(invalid="ignore", divide="ignore"):
             if statistic == "total":
                 est = swy
                 Zs = B1
             else:
                 est = swy / sw
-                Zs = [(b1 - b0 * est) / sw for b0, b1 in zip(B0, B1)]
+                Zs = _ratio_influence(B0, B1, est, sw)
         var = self._variance_levels(Zs, col_domain=np.arange(dom.D),
                                     presence=self._presence(dom, missing))
         se = np.sqrt(var)
@@ -1153,12 +1375,10 @@ class SurveyDesign:
         _check_deff(deff)
         self._binary(variable)
         dom = self._domains(by)
-        B0, B1, n, sw2, missing = self._sums(variable, dom, na_rm)
-        sw = B0[0].sum(axis=0)
-        swy = B1[0].sum(axis=0)
+        B0, B1, sw, swy, n, sw2, missing = self._sums(variable, dom, na_rm)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = swy / sw
-            Zs = [(b1 - b0 * p) / sw for b0, b1 in zip(B0, B1)]
+            Zs = _ratio_influence(B0, B1, p, sw)
         var = self._variance_levels(Zs, col_domain=np.arange(dom.D),
                                     presence=self._presence(dom, missing))
         df = self._domain_df(dom)
@@ -1292,9 +1512,8 @@ class SurveyDesign:
                                 value=variable, fix="choose a column with answers")
         dom = self._domains(by)
         y_missing = codes < 0
-        missing = self._valid_rows(y_missing if y_missing.any() else None, dom, variable, na_rm)
+        self._valid_rows(y_missing if y_missing.any() else None, dom, variable, na_rm)
         lv = self._levels()
-        dl = self._dom_levels(dom)
         w = self._w
         D = dom.D
         K = D * C
@@ -1302,8 +1521,8 @@ class SurveyDesign:
         cat = np.maximum(codes, 0)
         col_domain = np.repeat(np.arange(D), C)
         Zs, sw, swc, p = [], None, None, None
-        for g, (cd, size_g, mw_g) in enumerate(zip(dl.codes, lv.sizes, lv.mw)):
-            code = np.where(ok, cd * C + cat, size_g * K)
+        for g, (code_g, size_g, mw_g) in enumerate(zip(lv.codes, lv.sizes, lv.mw)):
+            code = np.where(ok, (code_g * D + dom.codes) * C + cat, size_g * K)
             A = np.bincount(code, weights=mw_g, minlength=size_g * K + 1)[:-1].reshape(
                 size_g, D, C)
             A0 = A.sum(axis=2)
@@ -1341,16 +1560,7 @@ class SurveyDesign:
                 swd = sw[col_domain]
                 vsrs = vy / nn if deff == "replace" else vy * (swd - nn) / (swd * nn)
                 deff_v = np.where(nn > 1, var / vsrs, np.nan)
-        if dom.by:
-            if isinstance(dom.index, pd.MultiIndex):
-                arrays = [np.repeat(dom.index.get_level_values(i).to_numpy(), C)
-                          for i in range(dom.index.nlevels)]
-            else:
-                arrays = [np.repeat(dom.index.to_numpy(), C)]
-            arrays.append(np.tile(np.asarray(cats, dtype=object), D))
-            index = pd.MultiIndex.from_arrays(arrays, names=list(dom.by) + [variable])
-        else:
-            index = pd.Index(np.asarray(cats, dtype=object), name=variable)
+        index = frequency_index(dom.index, dom.by, cats, variable)
         table = build_table(index, {"estimate": p, "se": np.sqrt(var), "ci_low": low,
                                     "ci_high": high, "df": df, "n": n[col_domain],
                                     "n_eff": n_eff, "deff": deff_v,
@@ -1565,15 +1775,63 @@ class _Levels:
 
 
 @dataclass(frozen=True, eq=False)
-class _DomLevels:
-    codes: tuple              # per level: (n,) group * D + domain, or the sentinel size * D
-    B0: tuple                 # per level: (size, D) sums of m * w
-    n_cells: tuple            # per level: (size, D) rows of positive weight
-    inscope: np.ndarray       # (n,) row belongs to a domain
-    all_inscope: bool
-    codes_plus1: np.ndarray   # (n,) domain + 1, 0 outside every domain
+class _Partition:
+    """Cells of rows that refine every variance level and some domain columns, and the
+    cells' groups: the cells with the last-stage units merged (calibration cells x domain
+    columns, usually far fewer)."""
+
+    columns: tuple            # domain columns the cells refine
+    code: np.ndarray          # (n,) cell of each row
+    size: int
+    first: np.ndarray         # (size,) a row of each cell (of positive weight if it has one)
+    level_codes: tuple        # per level: (size,) group of each cell
+    level_mult: tuple         # per level: (size,) multiplier of each cell, None for level 0
+    w: np.ndarray             # (size,) sums of weights
+    n_pos: np.ndarray         # (size,) rows of positive weight
+    w2: np.ndarray            # (size,) sums of squared weights
+    rows: np.ndarray          # (size,) rows
+    unit_starts: np.ndarray | None  # first cell of each last-stage unit (cells by unit), or None
+    sums: dict                # column -> the variable's sums (see SurveyDesign._cell_sums)
+    groups: np.ndarray | None  # (size,) group of each cell; None: every cell its own group
+    n_groups: int
+    group_first: np.ndarray   # (n_groups,) a cell of each group (with rows of positive weight)
+    group_levels: tuple       # per calibration level: (n_groups,) its cell of each group
+    group_mult: tuple         # per calibration level: (n_groups,) multiplier of each group
+    domains: dict = field(default_factory=dict, repr=False)   # by -> _CellDomains
+
+    def to_groups(self, values: np.ndarray) -> np.ndarray:
+        """Sum cell ``values`` by group."""
+        if self.groups is None:
+            return values
+        return np.bincount(self.groups, weights=values, minlength=self.n_groups)
+
+
+@dataclass(frozen=True, eq=False)
+class _CellDomains:
+    """The cells and groups of a partition mapped to one set of domains."""
+
+    part: _Partition
+    code0: np.ndarray         # (size,) last-stage unit * D + domain, or the sentinel
+    unit_domain: np.ndarray | None  # (n_units,) domain of each unit, if units are in one
+    plus1: np.ndarray         # (n_groups,) domain + 1, 0 outside every domain
+    group_codes: tuple        # per calibration level: (n_groups,) its cell * D + domain
+    B0: tuple                 # per level: (size_g, D) sums of m * w
+    n_cells: np.ndarray       # (size_0, D) rows of positive weight
+    sw: np.ndarray            # (D,) sums of weights
     n_pos: np.ndarray         # (D,) rows of positive weight
     sw2: np.ndarray           # (D,) sums of squared weights
+    rows: np.ndarray          # (D,) rows
+
+    def level0(self, values: np.ndarray, n_units: int, D: int) -> np.ndarray:
+        """Sum cell ``values`` by (last-stage unit, domain)."""
+        if self.unit_domain is None:
+            return _sum_cells(self.code0, values, n_units, D)
+        # every unit in one domain: add up each unit's (consecutive) cells, in the same order
+        per_unit = np.add.reduceat(values, self.part.unit_starts)
+        out = np.zeros((n_units, D))
+        inside = self.unit_domain >= 0
+        out[inside, self.unit_domain[inside]] = per_unit[inside]
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -1591,6 +1849,8 @@ def _column_list(data: pd.DataFrame, limit: int = 30) -> str:
 
 
 def _check_weights(w: np.ndarray, argument: str, column: str | None = None) -> None:
+    if len(w) and np.isfinite(w.max()) and w.min() >= 0:   # the max is NaN if one is
+        return
     if np.isnan(w).any():
         raise DesignError(f"{int(np.isnan(w).sum())} rows have a missing weight",
                           argument=argument, value=column,
@@ -1609,12 +1869,14 @@ def _weights_column(data: pd.DataFrame, column: str) -> np.ndarray:
     if not (pd.api.types.is_numeric_dtype(s.dtype) or s.dtype == object):
         raise DesignError(f"weight column {column!r} is not numeric", argument="weights",
                           value=str(s.dtype), fix="give numeric sampling weights")
-    conv = pd.to_numeric(s, errors="coerce")
-    if (conv.isna() & s.notna()).any():
-        raise DesignError(f"weight column {column!r} has non-numeric values",
-                          argument="weights", value=s[conv.isna() & s.notna()].iloc[0],
-                          fix="give numeric sampling weights")
-    w = conv.to_numpy(dtype=float, na_value=np.nan)
+    if s.dtype == object:   # every value must convert
+        conv = pd.to_numeric(s, errors="coerce")
+        if (conv.isna() & s.notna()).any():
+            raise DesignError(f"weight column {column!r} has non-numeric values",
+                              argument="weights", value=s[conv.isna() & s.notna()].iloc[0],
+                              fix="give numeric sampling weights")
+        s = conv
+    w = s.to_numpy(dtype=float, na_value=np.nan)
     _check_weights(w, "weights", column)
     return w
 

@@ -31,7 +31,7 @@ from scipy import sparse
 
 from . import _ci
 from .errors import ConvergenceError, ReplicateError, VariableError
-from .results import Estimate, build_table
+from .results import Estimate, build_table, frequency_index
 
 __all__ = ["ReplicateDesign"]
 
@@ -458,16 +458,7 @@ class ReplicateDesign:
                                              n_kish=n_eff[col_domain])
         if ci_method == "logit":
             low, high = self._logit_ci(p, reps, df, level, low, high)
-        if dom.by:
-            if isinstance(dom.index, pd.MultiIndex):
-                arrays = [np.repeat(dom.index.get_level_values(i).to_numpy(), C)
-                          for i in range(dom.index.nlevels)]
-            else:
-                arrays = [np.repeat(dom.index.to_numpy(), C)]
-            arrays.append(np.tile(np.asarray(cats, dtype=object), D))
-            index = pd.MultiIndex.from_arrays(arrays, names=list(dom.by) + [variable])
-        else:
-            index = pd.Index(np.asarray(cats, dtype=object), name=variable)
+        index = frequency_index(dom.index, dom.by, cats, variable)
         table = build_table(index, {"estimate": p, "se": np.sqrt(var), "ci_low": low,
                                     "ci_high": high, "df": df, "n": n[col_domain],
                                     "n_eff": n_eff[col_domain],

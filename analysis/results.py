@@ -158,8 +158,23 @@ def build_table(index: pd.Index, columns: dict[str, np.ndarray]) -> pd.DataFrame
     if all(np.isfinite(c).all() for c in counts):
         # integer columns made before the frame: one block per dtype, no conversion after
         data["n"], data["df"] = (c.astype(np.int64) for c in counts)
-        return pd.DataFrame(data, index=index)
+        return pd.DataFrame(data, index=index, copy=False)   # the arrays are the table's own
     table = pd.DataFrame(data, index=index)
     table["n"] = table["n"].astype("int64")   # raises on a missing count
     table["df"] = table["df"].astype("int64")
     return table
+
+
+def frequency_index(domains: pd.Index, by: tuple, categories, variable: str) -> pd.Index:
+    """Index of a frequency table: ``(domain..., category)`` for every domain and category,
+    or the categories alone without ``by``."""
+    if not by:
+        return pd.Index(np.asarray(categories, dtype=object), name=variable)
+    C = len(categories)
+    if isinstance(domains, pd.MultiIndex):
+        arrays = [np.repeat(domains.get_level_values(i).to_numpy(), C)
+                  for i in range(domains.nlevels)]
+    else:
+        arrays = [np.repeat(domains.to_numpy(), C)]
+    arrays.append(np.tile(np.asarray(categories, dtype=object), len(domains)))
+    return pd.MultiIndex.from_arrays(arrays, names=list(by) + [variable])

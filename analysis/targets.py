@@ -865,10 +865,9 @@ def assess_target(design: SurveyDesign, variable: str, *, target: Target, by: st
             same = ci_method == "beta" and level == NCHS_LEVEL
             kg_parts.append(result.to_frame() if same else estimate(domain, "beta", NCHS_LEVEL).to_frame())
     table = pd.concat(parts)
-    weights = design.weights > 0
-    counts = pd.Series({OVERALL: int(weights.sum())})
+    counts = design._domain_sizes(None)
     if by is not None:
-        counts = pd.concat([counts, design.data.loc[weights, by].value_counts()])
+        counts = pd.concat([counts, design._domain_sizes(by)])
     method = "t" if target.statistic == "mean" else ci_method
     verdicts = judge(table, threshold=target.threshold, ci_method=method, level=level, statistic=target.statistic,
                      reliability_ci=pd.concat(kg_parts) if kg_parts else None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis import SurveyDesign
@@ -22,7 +23,8 @@ def rake(design: SurveyDesign, margins: dict, tol: float) -> SurveyDesign:
 def target_table(design: SurveyDesign, indicators: Sequence[Indicator],
                  domains: Sequence[str], level: float) -> pd.DataFrame:
     """Long table of every indicator overall and by each domain variable (logit CIs)."""
-    parts = []
+    design.prepare_domains(list(domains))
+    keys, values = {"indicator": [], "by": [], "domain": []}, []
     for ind in indicators:
         for by in (None, *domains):
             if ind.statistic == "proportion":
@@ -30,10 +32,11 @@ def target_table(design: SurveyDesign, indicators: Sequence[Indicator],
             else:
                 est = design.mean(ind.name, by=by, level=level)
             frame = est.to_frame()
-            parts.append(pd.DataFrame({
-                "indicator": ind.name, "by": by or "",
-                "domain": frame.index.astype(str).to_numpy(),
-                **{c: frame[c].to_numpy(dtype=float) for c in COLUMNS[3:]}}))
-    table = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
-    table.loc[table["by"] == "", "domain"] = "all"
+            keys["indicator"] += [ind.name] * len(frame)
+            keys["by"] += [by or ""] * len(frame)
+            keys["domain"] += ["all"] * len(frame) if by is None else \
+                frame.index.astype(str).tolist()
+            values.append(frame[list(COLUMNS[3:])].to_numpy(dtype=float))
+    table = pd.DataFrame(keys)
+    table[list(COLUMNS[3:])] = np.concatenate(values)
     return table

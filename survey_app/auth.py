@@ -61,7 +61,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from survey_app.errors import SurveyAppError
 from survey_app.i18n import register, t
-from survey_app.store import METADATA_COLUMNS, _create_engine, _safe_url, _UTCDateTime, default_url
+from survey_app.store import METADATA_COLUMNS, UTCDateTime, database_engine, default_url, display_url
 
 if TYPE_CHECKING:
     from questionnaires import Questionnaire
@@ -282,9 +282,9 @@ _users = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("failed_attempts", sa.Integer, nullable=False),
-    sa.Column("locked_until", _UTCDateTime, nullable=True),
-    sa.Column("created_at", _UTCDateTime, nullable=False),
-    sa.Column("updated_at", _UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ux_auth_users_username_lower", sa.func.lower(sa.column("username")), unique=True),
 )
 _sessions = sa.Table(
@@ -292,9 +292,9 @@ _sessions = sa.Table(
     _metadata,
     sa.Column("token_sha256", sa.String(64), primary_key=True),
     sa.Column("username", sa.String(100), nullable=False, index=True),
-    sa.Column("created_at", _UTCDateTime, nullable=False),
-    sa.Column("last_seen_at", _UTCDateTime, nullable=False),
-    sa.Column("ended_at", _UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
 )
 # One row, written in the same transaction as the first administrator: a second concurrent
 # first start (another app server) fails on the primary key instead of creating a second one.
@@ -302,14 +302,14 @@ _setup = sa.Table(
     "auth_setup",
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("done_at", _UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime, nullable=False),
     sa.Column("by", sa.String(100), nullable=False),
 )
 _audit = sa.Table(
     "audit_log",
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", _UTCDateTime, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(120), nullable=False),
     sa.Column("action", sa.String(50), nullable=False),
     sa.Column("target", sa.Text, nullable=False),
@@ -360,15 +360,15 @@ class Accounts:
         self.idle_timeout, self.absolute_timeout = idle_timeout, absolute_timeout
         self.max_failures, self.lockout = max_failures, lockout
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._engine = _create_engine(self.url)
+        self._engine = database_engine(self.url)
         self._dummy_hash: str | None = None
         try:
             _metadata.create_all(self._engine)
         except SQLAlchemyError as exc:
-            raise AuthError(f"cannot open the accounts in {_safe_url(self.url)}: {_detail(exc)}") from exc
+            raise AuthError(f"cannot open the accounts in {display_url(self.url)}: {_detail(exc)}") from exc
 
     def __repr__(self) -> str:
-        return f"Accounts({_safe_url(self.url)!r})"
+        return f"Accounts({display_url(self.url)!r})"
 
     def close(self) -> None:
         """Release the database connections."""
@@ -789,7 +789,7 @@ class _Guard:
             self._context = self._opener()
             return self._context.__enter__()
         except SQLAlchemyError as exc:
-            raise AuthError(f"the accounts database {_safe_url(self._url)} failed: {_detail(exc)}") from exc
+            raise AuthError(f"the accounts database {display_url(self._url)} failed: {_detail(exc)}") from exc
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
@@ -797,9 +797,9 @@ class _Guard:
         except IntegrityError:
             raise
         except SQLAlchemyError as error:
-            raise AuthError(f"the accounts database {_safe_url(self._url)} failed: {_detail(error)}") from error
+            raise AuthError(f"the accounts database {display_url(self._url)} failed: {_detail(error)}") from error
         if isinstance(exc, SQLAlchemyError) and not isinstance(exc, IntegrityError):
-            raise AuthError(f"the accounts database {_safe_url(self._url)} failed: {_detail(exc)}") from exc
+            raise AuthError(f"the accounts database {display_url(self._url)} failed: {_detail(exc)}") from exc
         return False
 
 

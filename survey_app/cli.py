@@ -11,6 +11,10 @@ Rake to the population margins last saved in the app (statistician's page)::
     survey-toolkit report --db postgresql://user@host/survey --out report.xlsx --weighting rake \\
         --calibrate consumer_environment campaign_awareness public_services salt_consumers telecom_users
 
+Break every target down by district, sex and age group as well::
+
+    survey-toolkit report --db sqlite:///data/survey.db --out report.xlsx --domains district sex age_group
+
 Check an edited targets file::
 
     survey-toolkit check-targets --targets my_targets.yaml
@@ -57,7 +61,7 @@ def _level(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``survey-toolkit`` (sub-commands ``report`` and ``check-targets``)."""
-    from survey_app.reporting import WEIGHTINGS
+    from survey_app.reporting import DOMAIN_VARIABLES, WEIGHTINGS
 
     parser = argparse.ArgumentParser(
         prog=PROGRAM, description="Survey toolkit of Nantong's 放心消费 plan: satisfaction report and targets.")
@@ -81,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="calibrate the weights to the population margins saved in the database (default none)")
     report.add_argument("--calibrate", metavar="QUESTIONNAIRE", nargs="+",
                         help="questionnaires to calibrate (default: all; leave out surveys of visitors)")
+    report.add_argument("--domains", nargs="+", choices=DOMAIN_VARIABLES, default=["district"], metavar="VARIABLE",
+                        help=f"breakdowns of each target's sheet, among {', '.join(DOMAIN_VARIABLES)}; "
+                        "must include district (default: district)")
     report.add_argument("--allow-demonstration-margins", action="store_true",
                         help="accept margins saved as demonstration figures (never for published estimates)")
     report.set_defaults(handler=_report)
@@ -122,10 +129,13 @@ def _output_path(path: Path) -> Path:
 def _settings(args: argparse.Namespace, url: str):
     from survey_app.reporting import ReportSettings
 
+    if "district" not in args.domains or len(set(args.domains)) != len(args.domains):
+        raise CliError(f"--domains {' '.join(args.domains)}: name each variable once and include district "
+                       "(the district verdicts rest on it), e.g. --domains district sex")
     if args.weighting == "none":
         if args.calibrate or args.allow_demonstration_margins:
             raise CliError("--calibrate and --allow-demonstration-margins need --weighting rake or poststratify")
-        return ReportSettings(ci_method=args.ci_method, level=args.level)
+        return ReportSettings(ci_method=args.ci_method, level=args.level, domains=tuple(args.domains))
     from survey_app.margins import MarginsStore
 
     margins_store = MarginsStore(url)
@@ -148,7 +158,8 @@ def _settings(args: argparse.Namespace, url: str):
     if saved.demonstration:
         source = "DEMONSTRATION figures, not for publication: " + source
     return ReportSettings(ci_method=args.ci_method, level=args.level, weighting=args.weighting, margins=margins,
-                          calibrate=tuple(args.calibrate) if args.calibrate else None, margins_source=source)
+                          calibrate=tuple(args.calibrate) if args.calibrate else None, margins_source=source,
+                          domains=tuple(args.domains))
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.results import OVERALL
 from survey_app.errors import SurveyAppError
-from survey_app.reporting import VERDICT_LABELS, ReportTables
+from survey_app.reporting import DOMAIN_VARIABLE_LABELS, VERDICT_LABELS, ReportTables
 
 __all__ = ["ExcelReportError", "write_report", "cell_text", "sheet_name", "FORMULA_PREFIXES", "MAX_CELL_TEXT"]
 
@@ -68,6 +68,7 @@ _HEADER_FONT = Font(name=_FONT, bold=True)
 _TITLE_FONT = Font(name=_FONT, bold=True, size=14)
 _THIN = Side(style="thin", color="9BC2E6")
 _HEADER_BORDER = Border(bottom=_THIN)
+_GROUP_BORDER = Border(top=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
 
@@ -223,16 +224,27 @@ def _fit_columns(ws: Worksheet, *, header_row: int, maximum: int = 60, minimum: 
         widths[column] = max(minimum, min(maximum, width))
         ws.column_dimensions[get_column_letter(column)].width = widths[column]
     for row in rows:
-        lines = 1
-        for cell in row:
-            needed = 1
+        needed = [1] * len(row)
+        for k, cell in enumerate(row):
             if isinstance(cell.value, str):
                 room = widths.get(cell.column, minimum) - 1
-                needed = sum(max(1, math.ceil(width / room)) for width in lines_of[cell.value])
-            cell.alignment = _WRAP if needed > 1 or cell.row == header_row else _TOP
-            lines = max(lines, needed)
+                needed[k] = sum(max(1, math.ceil(width / room)) for width in lines_of[cell.value])
+        lines = max(needed, default=1)
+        # Alignment only shows in a row taller than one line: one-line rows keep the default
+        # style, which spares a style lookup per cell of the long sheets (openpyxl hashes each).
+        if lines > 1 or row[0].row == header_row:
+            for cell, count in zip(row, needed):
+                cell.alignment = _WRAP if count > 1 or cell.row == header_row else _TOP
         if lines > 1:  # 16 points a line fits Calibri 11 and the CJK fallback font
             ws.row_dimensions[row[0].row].height = 16 * lines + 2
+
+
+def _group_lines(ws: Worksheet, header_row: int, width: int, groups: Sequence[Any]) -> None:
+    """A line above the first row of each block of equal ``groups`` (the table's rows in order)."""
+    for i in range(1, len(groups)):
+        if groups[i] != groups[i - 1]:
+            for j in range(1, width + 1):
+                ws.cell(row=header_row + 1 + i, column=j).border = _GROUP_BORDER
 
 
 def _landscape(ws: Worksheet) -> None:
@@ -362,8 +374,13 @@ def _target_sheet(ws: Worksheet, tables: ReportTables, target_id: str) -> None:
         f"分母 denominator: {_denominator(row['denominator'])}；目标值 threshold {threshold}",
         f"方案条款 Plan clause: {row['clause_section']}：{row['clause_text']}",
     ])
-    columns = [
-        ("domain_zh", "地区", None), ("domain_en", "Domain", None), ("verdict_label", "判定 Verdict", None),
+    domains = tables.domains[target_id]
+    # Each domain variable (district, sex, age group...) is a block of rows, named in the first
+    # column and set off by a line; tables without the column list districts only.
+    grouped = "domain_variable" in domains.columns
+    columns = [("variable_label", "分组变量 Variable", None)] if grouped else []
+    columns += [
+        ("domain_zh", "分组", None), ("domain_en", "Domain", None), ("verdict_label", "判定 Verdict", None),
         ("estimate", "估计值 Estimate", fmt), ("threshold", "目标值 Threshold", fmt),
         ("difference", "差值 Difference", fmt), ("ci_low", "置信下限 CI low", fmt), ("ci_high", "置信上限 CI high", fmt),
         ("p_value", "单侧p值 One-sided p", _P_VALUE), ("extra_interviews", "需补充访问 Further interviews", _INTEGER),
@@ -372,15 +389,20 @@ def _target_sheet(ws: Worksheet, tables: ReportTables, target_id: str) -> None:
         ("deff", "设计效应 deff", _DECIMAL), ("reliability_label", "可靠性(NCHS) Reliability", None),
     ]
     rows = []
-    for _, domain in tables.domains[target_id].iterrows():
+    for _, domain in domains.iterrows():
         values = domain.to_dict()
         values["verdict_label"] = _verdict_text(domain["verdict"])
         values["reliability_label"] = _reliability(domain)
+        if grouped:
+            variable = domain["domain_variable"]
+            values["variable_label"] = " ".join(DOMAIN_VARIABLE_LABELS.get(variable, (variable,)))
         if domain["verdict"] == "no data":
             values.update(difference=None, df=None, n_eff=None)
         rows.append(values)
     _table(ws, top, columns, rows)
-    ws.freeze_panes = ws.cell(row=top + 1, column=3)
+    if grouped:
+        _group_lines(ws, top, len(columns), [values["domain_variable"] for values in rows])
+    ws.freeze_panes = ws.cell(row=top + 1, column=4 if grouped else 3)
     _fit_columns(ws, header_row=top, maximum=48)
     _landscape(ws)
 
@@ -403,10 +425,7 @@ def _frequency_sheet(ws: Worksheet, frequencies: pd.DataFrame, title: str) -> No
             formats[(i, key)] = _value_format(statistic)
         formats[(i, "se")] = _value_format(statistic, se=True)
     _table(ws, top, columns, rows, formats=formats)
-    for i, values in enumerate(rows):  # a line above each question's block
-        if i > 0 and values["question"] != rows[i - 1]["question"]:
-            for j in range(1, len(columns) + 1):
-                ws.cell(row=top + 1 + i, column=j).border = Border(top=_THIN)
+    _group_lines(ws, top, len(columns), [values["question"] for values in rows])
     ws.freeze_panes = ws.cell(row=top + 1, column=2)
     _fit_columns(ws, header_row=top, maximum=44)
     _landscape(ws)

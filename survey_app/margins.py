@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from survey_app.errors import SurveyAppError
 # The store's engine factory (SQLite pragmas, error translation) and password masking, shared
 # with the other tables of the response database.
-from survey_app.store import _create_engine, _safe_url, _Transaction, default_url
+from survey_app.store import StoreTables
 
 __all__ = [
     "CENSUS_FILE",
@@ -438,7 +438,7 @@ _margins_table = sa.Table(
 )
 
 
-class MarginsStore:
+class MarginsStore(StoreTables):
     """Saved population margins, in the response database.
 
     Parameters
@@ -457,18 +457,8 @@ class MarginsStore:
     True
     """
 
-    def __init__(self, url: str | None = None) -> None:
-        self.url = url if url is not None else default_url()
-        self._engine = _create_engine(self.url)
-        with self._transaction(write=True) as conn:
-            _metadata.create_all(conn)
-
-    def __repr__(self) -> str:
-        return f"MarginsStore({_safe_url(self.url)!r})"
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self._engine.dispose()
+    _metadata = _metadata
+    _what = "the population margins table in"
 
     def save(self, margins: PopulationMargins) -> PopulationMargins:
         """Store a new set of margins and return it with its id and upload time."""
@@ -517,9 +507,6 @@ class MarginsStore:
         with self._transaction(write=True) as conn:
             result = conn.execute(_margins_table.delete().where(_margins_table.c.demonstration.is_(True)))
         return result.rowcount
-
-    def _transaction(self, *, write: bool):
-        return _Transaction(self._engine, self.url, write=write, what="the population margins table in")
 
 
 def _from_row(row: sa.Row) -> PopulationMargins:

@@ -8,8 +8,11 @@ read those tables, so every number is computed once, here.
 The design of each questionnaire's respondents (interviews with consent) is a stratified
 cluster sample: strata = the interview's district (``sample_district``), PSU = ``psu``
 (nested in the strata), weights = a ``weight`` column when the responses have one, else 1
-per interview; optionally post-stratified or raked to population margins
-(:class:`ReportSettings`). Variances are Taylor linearisation, as R's ``survey`` package.
+per interview, and the finite population correction of an ``fpc`` column (PSUs in the
+district's frame) when every respondent has one; :func:`report_from_store` takes both from
+the stored sample assignments of each wave (:func:`with_stored_design_weights`). Optionally
+post-stratified or raked to population margins (:class:`ReportSettings`). Variances are
+Taylor linearisation, as R's ``survey`` package.
 """
 from __future__ import annotations
 
@@ -45,7 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from survey_app.store import ResponseStore
 
 __all__ = ["ReportError", "ReportSettings", "ReportTables", "build_report", "report_from_store",
-           "WEIGHTINGS", "VERDICT_LABELS"]
+           "respondent_designs", "target_trend", "with_stored_design_weights", "choice_column", "target_column",
+           "WEIGHTINGS", "VERDICT_LABELS", "DOMAIN_VARIABLES", "DOMAIN_VARIABLE_LABELS"]
 
 Weighting = Literal["none", "poststratify", "rake"]
 WEIGHTINGS: tuple[str, ...] = get_args(Weighting)
@@ -61,7 +65,20 @@ VERDICT_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
 STRATA_COLUMN = "sample_district"
 PSU_COLUMN = "psu"
 WEIGHT_COLUMN = "weight"
+FPC_COLUMN = "fpc"
+# added with the weights of the stored assignments (survey_app.assignments.with_design_weights)
+_ASSIGNED_COLUMN = "design_weight"
 DOMAIN_COLUMN = "district"
+#: Respondent questions a target can be broken down by (every shipped questionnaire asks them).
+DOMAIN_VARIABLES: tuple[str, ...] = ("district", "sex", "age_group", "urban_rural")
+#: Bilingual names of the domain variables, and of the whole-city row (``"overall"``).
+DOMAIN_VARIABLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "overall": ("全市", "Nantong (all districts)"),
+    "district": ("区县", "District"),
+    "sex": ("性别", "Sex"),
+    "age_group": ("年龄段", "Age group"),
+    "urban_rural": ("城乡", "Urban/rural"),
+})
 
 
 class ReportError(SurveyAppError, ValueError):
@@ -91,6 +108,10 @@ class ReportSettings:
         Rule for a stratum with a single PSU (R's ``survey.lonely.psu``).
     margins_source : str, optional
         Where the margins come from (publication, table, reference date), for the methods sheet.
+    domains : tuple of str, default ("district",)
+        Breakdowns of every target's domain table, among :data:`DOMAIN_VARIABLES`; must
+        include "district" (the district verdicts rest on it), e.g.
+        ``("district", "sex", "age_group", "urban_rural")``.
 
     Raises
     ------
@@ -105,6 +126,7 @@ class ReportSettings:
     calibrate: tuple[str, ...] | None = None
     lonely_psu: str = "adjust"
     margins_source: str = ""
+    domains: tuple[str, ...] = ("district",)
 
     def __post_init__(self) -> None:
         if self.ci_method not in CI_METHODS:
@@ -138,6 +160,15 @@ class ReportSettings:
         object.__setattr__(self, "margins", {str(var): dict(cats) for var, cats in self.margins.items()})
         if self.calibrate is not None:
             object.__setattr__(self, "calibrate", tuple(self.calibrate))
+        domains = (self.domains,) if isinstance(self.domains, str) else tuple(self.domains)
+        unknown = [d for d in domains if d not in DOMAIN_VARIABLES]
+        if unknown:
+            raise ReportError(f"domains={self.domains!r}: {unknown} not known; choose among "
+                              f"{', '.join(DOMAIN_VARIABLES)}")
+        if len(set(domains)) != len(domains) or "district" not in domains:
+            raise ReportError(f"domains={self.domains!r}: name each variable once and include 'district' "
+                              "(the district verdicts rest on it), e.g. ('district', 'sex')")
+        object.__setattr__(self, "domains", domains)
 
     def describe_weighting(self) -> str:
         """The weighting step in words."""
@@ -168,9 +199,16 @@ class ReportTables:
     district_verdicts : pandas.DataFrame
         Verdict of every target (rows) in every district (columns: district codes).
     domains : mapping of str to pandas.DataFrame
-        Per target id: overall and district rows, domain labels + ``VERDICT_COLUMNS``.
+        Per target id: the overall row, then the categories of each of ``settings.domains``
+        (index ``domain``: ``"all"``, district codes, ``"<variable>:<code>"`` for the other
+        variables), columns ``domain_variable`` (``"overall"``, ``"district"``, ``"sex"``...),
+        ``domain_code``, bilingual labels ``domain_zh``/``domain_en`` and ``VERDICT_COLUMNS``.
     frequencies : mapping of str to pandas.DataFrame
-        Per questionnaire id: weighted frequency table of every closed question.
+        Per questionnaire id: weighted frequency table of every closed question. Computed on
+        first access (the dashboard never needs them; the workbook does).
+    designs : mapping of str to SurveyDesign
+        Per questionnaire id with consenting respondents: the weighted design every estimate
+        uses (:func:`respondent_designs`).
     text_answers : pandas.DataFrame
         Free-text answers as given (questionnaire, question, interview, district, answer).
     methods : pandas.DataFrame
@@ -191,6 +229,7 @@ class ReportTables:
     district_verdicts: pd.DataFrame = field(repr=False)
     domains: Mapping[str, pd.DataFrame] = field(repr=False)
     frequencies: Mapping[str, pd.DataFrame] = field(repr=False)
+    designs: Mapping[str, SurveyDesign] = field(repr=False)
     text_answers: pd.DataFrame = field(repr=False)
     methods: pd.DataFrame = field(repr=False)
     dictionary: pd.DataFrame = field(repr=False)
@@ -249,7 +288,7 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
         raise ValueError(f"contact_details={contact_details!r}; use 'remove' or 'keep'")
 
     extracted_at = datetime.now(timezone.utc)
-    responses = store.responses_frame(status="submitted", wave=wave)
+    responses = with_stored_design_weights(store.responses_frame(status="submitted", wave=wave), url=store.url)
     # questionnaires uploaded in the app (new ones and new versions) as well as the shipped ones
     questionnaires = questionnaires or available_questionnaires(store)
     if contact_details == "remove":
@@ -257,6 +296,38 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     return build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
                         extracted_at=extracted_at, source=_without_password(store.url), wave=wave,
                         exclusions=excluded_interviews(store, wave=wave))
+
+
+def with_stored_design_weights(responses: pd.DataFrame, *, url: str) -> pd.DataFrame:
+    """The interviews with the design weights and fpc of their wave's stored sample assignments.
+
+    Each wave separately (:func:`survey_app.assignments.with_design_weights`): the interviews of
+    a wave with a stored list get ``weight`` (1 / inclusion probability) and ``fpc`` (PSUs in the
+    district's frame); those of waves without one keep none (missing values when other waves
+    have them). ``responses`` itself is returned when no wave has a list.
+
+    Raises
+    ------
+    survey_app.assignments.AssignmentError
+        An interview whose PSU is not in its wave's list, or weights in ``responses`` already.
+    """
+    from survey_app.assignments import get_assignment_store, with_design_weights
+
+    if responses.empty or "wave" not in responses.columns:
+        return with_design_weights(responses, url=url)
+    stored = set(get_assignment_store(url).waves())
+    if not stored:
+        return responses
+    labels = responses["wave"].astype(str).to_numpy()
+    waves = list(dict.fromkeys(labels))
+    if len(waves) == 1 or stored.issuperset(waves):
+        return with_design_weights(responses, url=url)
+    positions = [np.flatnonzero(labels == wave) for wave in waves]
+    parts = [with_design_weights(responses.iloc[rows], url=url) for rows in positions]
+    if not any(_ASSIGNED_COLUMN in part.columns for part in parts):
+        return responses
+    # back in the order of the responses
+    return pd.concat(parts).iloc[np.argsort(np.concatenate(positions), kind="stable")]
 
 
 def _without_password(url: str) -> str:
@@ -270,7 +341,8 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
                  targets: Sequence[Target] | None = None,
                  questionnaires: Mapping[str, Questionnaire] | None = None,
                  extracted_at: datetime | None = None, source: str = "", wave: str | None = None,
-                 exclusions: Exclusions | None = None) -> ReportTables:
+                 exclusions: Exclusions | None = None, frequencies: bool = True,
+                 text_answers: bool = True) -> ReportTables:
     """Build every table of the satisfaction report.
 
     Parameters
@@ -294,6 +366,12 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         The submitted interviews left out of ``responses`` after review (rejected, or voided
         after submission), from ``survey_app.review.excluded_interviews``; the methods sheet
         says how many and why.
+    frequencies : bool, default True
+        Whether the report has frequency tables (computed when first read) and designs with
+        the 0/1 columns of select_multiple options. False: ``frequencies`` is empty, for views
+        that show only the targets (the dashboard); a workbook of it has no frequency sheets.
+    text_answers : bool, default True
+        Whether to collect the free-text answers (False: an empty table).
 
     Returns
     -------
@@ -322,6 +400,52 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
     targets = tuple(targets) if targets is not None else load_targets(questionnaires=questionnaires)
     created_at = datetime.now(timezone.utc)
     extracted_at = extracted_at or created_at
+    _check_responses(responses, questionnaires)
+    for target in targets:
+        check_target(target, questionnaires)
+    districts = _districts()
+
+    used = list(dict.fromkeys([t.questionnaire for t in targets]
+                              + sorted(set(responses["questionnaire_id"].dropna()))))
+    designs = respondent_designs(responses, settings=settings, questionnaires=questionnaires, targets=targets,
+                                 multiple_choice=frequencies)
+    ids = responses["questionnaire_id"]
+    submitted = ids.value_counts()
+    consenting = ids[responses["consent"] == "yes"].value_counts() if "consent" in responses.columns else submitted
+    counts = {qid: (int(submitted.get(qid, 0)), int(consenting.get(qid, 0))) for qid in used}
+
+    assessments, domains = [], {}
+    for target in targets:
+        design = designs.get(target.questionnaire)
+        if design is None:
+            assessment = _no_data(target, settings)
+            parts = {var: assessment for var in settings.domains}
+        else:
+            parts = {var: assess_target(design, target_column(target.id), target=target, by=var,
+                                        level=settings.level, ci_method=settings.ci_method)
+                     for var in settings.domains if var in design.data.columns}
+            assessment = parts.get(DOMAIN_COLUMN) or _no_data(target, settings)
+        assessments.append(assessment)
+        domains[target.id] = _domain_table(parts, districts, questionnaires[target.questionnaire])
+    assessments = tuple(assessments)
+    overview = _overview(assessments, questionnaires)
+    district_verdicts = pd.DataFrame(
+        {code: [domains[a.target.id].loc[code, "verdict"] for a in assessments] for code in districts.index},
+        index=pd.Index([a.target.id for a in assessments], name="target"))
+    return ReportTables(
+        settings=settings, created_at=created_at, extracted_at=extracted_at, source=source, wave=wave,
+        assessments=assessments, overview=overview, district_verdicts=district_verdicts,
+        domains=domains, frequencies=_Frequencies(designs if frequencies else {}, questionnaires, settings),
+        designs=designs,
+        text_answers=_text_answers({qid: d.data for qid, d in designs.items()} if text_answers else {},
+                                   questionnaires),
+        methods=_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source, wave,
+                         exclusions),
+        dictionary=_dictionary([questionnaires[q] for q in used] or list(questionnaires.values())),
+        districts=districts)
+
+
+def _check_responses(responses: pd.DataFrame, questionnaires: Mapping[str, Questionnaire]) -> None:
     needed = ["questionnaire_id", "interview_id", STRATA_COLUMN, PSU_COLUMN]
     absent = [c for c in needed if c not in responses.columns]
     if absent:
@@ -329,31 +453,87 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
     unknown = sorted(set(responses["questionnaire_id"].dropna()) - set(questionnaires))
     if unknown:
         raise ReportError(f"responses of unknown questionnaires {unknown}; known: {', '.join(sorted(questionnaires))}")
-    for target in targets:
-        check_target(target, questionnaires)
-    districts = _districts()
 
-    used = list(dict.fromkeys([t.questionnaire for t in targets]
-                              + sorted(set(responses["questionnaire_id"].dropna()))))
+
+def target_column(target_id: str) -> str:
+    """Name of a target's indicator column in the designs of :func:`respondent_designs`."""
+    return f"_target_{target_id}"
+
+
+def choice_column(question: str, code: str) -> str:
+    """Name of the 0/1 column of one option of a select_multiple question in the designs."""
+    return f"_choice_{question}_{code}"
+
+
+def respondent_designs(responses: pd.DataFrame, *, settings: ReportSettings | None = None,
+                       questionnaires: Mapping[str, Questionnaire] | None = None,
+                       targets: Sequence[Target] = (), multiple_choice: bool = True) -> dict[str, SurveyDesign]:
+    """The weighted design of each questionnaire's consenting respondents, as the report uses it.
+
+    Strata = ``sample_district``, PSU = ``psu`` (nested), base weight = the ``weight`` column or
+    1, then post-stratified or raked as ``settings`` say (only the questionnaires in
+    ``settings.calibrate``). The design's data hold the responses plus a 0/1 column per option
+    of each select_multiple question (:func:`choice_column`, unless ``multiple_choice`` is
+    False) and the indicator of each target in ``targets`` (:func:`target_column`); of the
+    question columns, only the questionnaire's own.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        As ``ResponseStore.responses_frame``.
+    settings : ReportSettings, optional
+    questionnaires : mapping of str to Questionnaire, optional
+        Default: the shipped questionnaires.
+    targets : sequence of Target
+        Targets whose indicators to add (checked with :func:`analysis.targets.check_target`
+        by the caller).
+    multiple_choice : bool, default True
+        Whether to add the 0/1 columns of the select_multiple options (the frequency tables
+        need them; the targets do not).
+
+    Returns
+    -------
+    dict of str to SurveyDesign
+        Questionnaires without consenting respondents are left out.
+
+    Examples
+    --------
+    >>> designs = respondent_designs(store.responses_frame(), settings=ReportSettings())  # doctest: +SKIP
+    >>> column = choice_column("complaint_channels", "hotline_12315")                       # doctest: +SKIP
+    >>> designs["consumer_environment"].proportion(column).to_frame()                         # doctest: +SKIP
+    >>> # In R: des <- svydesign(ids = ~psu, strata = ~sample_district, nest = TRUE, weights = ~w, data = d)
+    >>> #       svyciprop(~hotline_12315, des, method = "logit")
+    """
+    settings = settings or ReportSettings()
+    if questionnaires is None:
+        from questionnaires import shipped_questionnaires
+
+        questionnaires = shipped_questionnaires()
+    _check_responses(responses, questionnaires)
+    consenting = (responses["consent"] == "yes").to_numpy() if "consent" in responses.columns else None
+    # the responses have a column per question of every questionnaire: copy only this one's
+    questions = {q.name for form in questionnaires.values() for q in form.questions}
     designs: dict[str, SurveyDesign] = {}
-    counts: dict[str, tuple[int, int]] = {}
-    columns: dict[str, str] = {}
-    frames: dict[str, pd.DataFrame] = {}
-    for qid in used:
+    for qid in sorted(set(responses["questionnaire_id"].dropna())):
         form = questionnaires[qid]
-        frame = responses.loc[responses["questionnaire_id"] == qid]
-        respondents = frame.loc[frame["consent"] == "yes"] if "consent" in frame.columns else frame
-        counts[qid] = (len(frame), len(respondents))
-        if respondents.empty:
+        rows = (responses["questionnaire_id"] == qid).to_numpy()
+        if consenting is not None:
+            rows &= consenting
+        if not rows.any():
             continue
-        data = respondents.reset_index(drop=True).copy()
-        data["_weight"] = data[WEIGHT_COLUMN] if WEIGHT_COLUMN in data.columns else 1.0
-        for i, target in enumerate(t for t in targets if t.questionnaire == qid):
-            columns[target.id] = f"_target_{i}"
-            data[columns[target.id]] = target_indicator(data, target=target, questionnaire=form)
-        data = _add_multiple_indicators(data, form)
+        own = {q.name for q in form.questions}
+        # rows by position first: much faster than .loc with a mask and a column list
+        data = responses.iloc[np.flatnonzero(rows)]
+        data = data[[c for c in responses.columns if c not in questions or c in own]]
+        data.index = pd.RangeIndex(len(data))
+        data["_weight"] = _base_weights(data, qid)
+        for target in targets:
+            if target.questionnaire == qid:
+                data[target_column(target.id)] = target_indicator(data, target=target, questionnaire=form)
+        if multiple_choice:
+            data = _add_multiple_indicators(data, form)
         design = SurveyDesign(data, weights="_weight", strata=STRATA_COLUMN, psu=PSU_COLUMN, nest=True,
-                              lonely_psu=settings.lonely_psu)
+                              fpc=FPC_COLUMN if _has_fpc(data) else None, lonely_psu=settings.lonely_psu)
         if settings.weighting != "none" and (settings.calibrate is None or qid in settings.calibrate):
             margins = {var: dict(cats) for var, cats in settings.margins.items()}
             if settings.weighting == "rake":
@@ -362,32 +542,103 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
                 (var, totals), = margins.items()
                 design = design.poststratify(var, totals)
         designs[qid] = design
-        frames[qid] = data
+    return designs
 
-    assessments = []
+
+def _base_weights(data: pd.DataFrame, qid: str) -> pd.Series | float:
+    """The ``weight`` column, or 1 per interview when there is none (or it is empty: waves
+    without stored assignments)."""
+    if WEIGHT_COLUMN not in data.columns or data[WEIGHT_COLUMN].isna().all():
+        return 1.0
+    missing = data[WEIGHT_COLUMN].isna()
+    if missing.any():
+        waves = sorted(data.loc[missing, "wave"].astype(str).unique()) if "wave" in data.columns else []
+        raise ReportError(f"{int(missing.sum())} interviews of {qid} have no design weight"
+                          + (f" (waves {', '.join(waves)}: no stored sample assignments)" if waves else "")
+                          + " while the others have one; report one wave at a time, or save the assignments of "
+                          "those waves")
+    return data[WEIGHT_COLUMN]
+
+
+def _has_fpc(data: pd.DataFrame) -> bool:
+    """Whether every respondent has the frame size of its district (else no fpc at all)."""
+    return FPC_COLUMN in data.columns and bool(data[FPC_COLUMN].notna().all())
+
+
+def target_trend(responses: pd.DataFrame, *, settings: ReportSettings | None = None,
+                 targets: Sequence[Target] | None = None,
+                 questionnaires: Mapping[str, Questionnaire] | None = None) -> pd.DataFrame:
+    """Every target's overall estimate and verdict in each wave: the report's overview per wave.
+
+    Only the targets are estimated (no domains, frequencies or workbook parts) from the
+    interviews of their questionnaires, each wave with its own design, weighted as the report
+    of that wave alone.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        As ``ResponseStore.responses_frame``, with a ``wave`` column.
+    settings, targets, questionnaires
+        As :func:`build_report`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per wave (oldest first, labels sorted as text) and target: ``wave``,
+        ``target`` and ``VERDICT_COLUMNS``; equal to ``build_report(rows of the wave).overview``.
+    """
+    settings = settings or ReportSettings()
+    if questionnaires is None:
+        from questionnaires import shipped_questionnaires
+
+        questionnaires = shipped_questionnaires()
+    targets = tuple(targets) if targets is not None else load_targets(questionnaires=questionnaires)
+    if "wave" not in responses.columns:
+        raise ReportError("the responses lack the column 'wave'; pass ResponseStore.responses_frame()")
     for target in targets:
-        design = designs.get(target.questionnaire)
-        if design is None:
-            assessments.append(_no_data(target, settings))
-        else:
-            assessments.append(assess_target(design, columns[target.id], target=target, by=DOMAIN_COLUMN,
-                                             level=settings.level, ci_method=settings.ci_method))
-    assessments = tuple(assessments)
-    domains = {a.target.id: _domain_table(a, districts) for a in assessments}
-    overview = _overview(assessments, questionnaires)
-    district_verdicts = pd.DataFrame(
-        {code: [domains[a.target.id].loc[code, "verdict"] for a in assessments] for code in districts.index},
-        index=pd.Index([a.target.id for a in assessments], name="target"))
-    frequencies = {qid: _frequencies(designs[qid], questionnaires[qid], settings) for qid in designs}
-    return ReportTables(
-        settings=settings, created_at=created_at, extracted_at=extracted_at, source=source, wave=wave,
-        assessments=assessments, overview=overview, district_verdicts=district_verdicts,
-        domains=domains, frequencies=frequencies,
-        text_answers=_text_answers(frames, questionnaires),
-        methods=_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source, wave,
-                         exclusions),
-        dictionary=_dictionary([questionnaires[q] for q in used] or list(questionnaires.values())),
-        districts=districts)
+        check_target(target, questionnaires)
+    labels = responses["wave"].astype(str).where(responses["wave"].notna()).to_numpy()
+    # only the interviews of the targets' questionnaires are read
+    needed = responses["questionnaire_id"].isin({t.questionnaire for t in targets}).to_numpy()
+    rows = []
+    for wave in sorted(pd.unique(labels[pd.notna(labels)])):
+        designs = respondent_designs(responses.iloc[np.flatnonzero((labels == wave) & needed)], settings=settings,
+                                     questionnaires=questionnaires, targets=targets, multiple_choice=False)
+        for target in targets:
+            design = designs.get(target.questionnaire)
+            assessment = (_no_data(target, settings) if design is None else
+                          assess_target(design, target_column(target.id), target=target, level=settings.level,
+                                        ci_method=settings.ci_method))
+            overall = assessment.to_frame().loc[OVERALL]
+            rows.append({"wave": wave, "target": target.id, **{c: overall[c] for c in VERDICT_COLUMNS}})
+    table = pd.DataFrame(rows, columns=["wave", "target", *VERDICT_COLUMNS])
+    table["extra_interviews"] = table["extra_interviews"].astype("Int64")
+    return table
+
+
+class _Frequencies(Mapping):
+    """The frequency tables of the report's designs, each computed when first read.
+
+    Plain attributes only, so that the report still pickles.
+    """
+
+    def __init__(self, designs: Mapping[str, SurveyDesign], questionnaires: Mapping[str, Questionnaire],
+                 settings: ReportSettings) -> None:
+        self._designs = dict(designs)
+        self._forms = {qid: questionnaires[qid] for qid in designs}
+        self._settings = settings
+        self._done: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, qid: str) -> pd.DataFrame:
+        if qid not in self._done:
+            self._done[qid] = _frequencies(self._designs[qid], self._forms[qid], self._settings)
+        return self._done[qid]
+
+    def __iter__(self):
+        return iter(self._designs)
+
+    def __len__(self) -> int:
+        return len(self._designs)
 
 
 def _districts() -> pd.DataFrame:
@@ -407,26 +658,43 @@ def _no_data(target: Target, settings: ReportSettings) -> TargetAssessment:
                             design="no respondents", _table=table)
 
 
-def _domain_table(assessment: TargetAssessment, districts: pd.DataFrame) -> pd.DataFrame:
-    table = assessment.to_frame()
-    overall = table.loc[[OVERALL]]
-    by_district = table.drop(index=OVERALL)
-    by_district.index = by_district.index.astype(str)
-    missing = [code for code in districts.index if code not in by_district.index]
-    if missing:  # districts without respondents are shown, as "no data"
-        empty = pd.DataFrame({"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                              "df": 0, "n": 0, "deff": np.nan}, index=pd.Index(missing))
-        filler = judge(empty, threshold=assessment.target.threshold, ci_method=assessment.ci_method,
-                       level=assessment.level, statistic=assessment.target.statistic)
-        by_district = pd.concat([by_district, filler])
-    order = list(districts.index) + sorted(set(by_district.index) - set(districts.index))
-    out = pd.concat([overall, by_district.loc[order]])
+def _domain_table(parts: Mapping[str, TargetAssessment], districts: pd.DataFrame,
+                  form: Questionnaire) -> pd.DataFrame:
+    """Overall row, then each domain variable's categories (in questionnaire order; those
+    without respondents as "no data"), labelled in both languages."""
+    first = next(iter(parts.values()))
+    overall = first.to_frame().loc[[OVERALL]]
+    zh, en = DOMAIN_VARIABLE_LABELS["overall"]
+    pieces = [overall.assign(domain_variable="overall", domain_code=OVERALL, domain_zh=zh, domain_en=en)]
+    for variable, assessment in parts.items():
+        table = assessment.to_frame().drop(index=OVERALL)
+        table.index = table.index.astype(str)
+        if variable == DOMAIN_COLUMN:
+            labels = {code: (row["name_zh"], row["name_en"]) for code, row in districts.iterrows()}
+        elif variable in {q.name for q in form.questions}:
+            labels = {c.name: (c.label.zh, c.label.get("en")) for c in form.choices(variable)}
+        else:
+            labels = {}
+        missing = [code for code in labels if code not in table.index]
+        if missing:  # categories without respondents are shown, as "no data"
+            empty = pd.DataFrame({"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                  "df": 0, "n": 0, "deff": np.nan}, index=pd.Index(missing))
+            filler = judge(empty, threshold=assessment.target.threshold, ci_method=assessment.ci_method,
+                           level=assessment.level, statistic=assessment.target.statistic)
+            table = pd.concat([table, filler])
+        order = list(labels) + sorted(set(table.index) - set(labels))
+        table = table.loc[order]
+        names = [labels.get(code, (code, code)) for code in order]
+        table = table.assign(domain_variable=variable, domain_code=order, domain_zh=[z for z, _ in names],
+                             domain_en=[e for _, e in names])
+        # district codes stay plain (the district sheet looks them up); other codes name their variable
+        if variable != DOMAIN_COLUMN:
+            table.index = [f"{variable}:{code}" for code in order]
+        pieces.append(table)
+    out = pd.concat(pieces)
     out.index.name = "domain"
-    names = districts.reindex(out.index)
-    out.insert(0, "domain_en", names["name_en"].fillna(pd.Series(out.index, index=out.index)))
-    out.insert(0, "domain_zh", names["name_zh"].fillna(pd.Series(out.index, index=out.index)))
-    out.loc[OVERALL, ["domain_zh", "domain_en"]] = ["全市", "Nantong (all districts)"]
-    return out
+    out["extra_interviews"] = out["extra_interviews"].astype("Int64")
+    return out[["domain_variable", "domain_code", "domain_zh", "domain_en", *VERDICT_COLUMNS]]
 
 
 def _success_text(target: Target, form: Questionnaire, lang: str) -> str:
@@ -456,10 +724,6 @@ def _overview(assessments: Sequence[TargetAssessment], questionnaires: Mapping[s
     return table
 
 
-def _multiple_column(question: str, code: str) -> str:
-    return f"_choice_{question}_{code}"
-
-
 def _add_multiple_indicators(data: pd.DataFrame, form: Questionnaire) -> pd.DataFrame:
     """0/1 columns per choice of each select_multiple question, NaN where unanswered."""
     new = {}
@@ -468,13 +732,16 @@ def _add_multiple_indicators(data: pd.DataFrame, form: Questionnaire) -> pd.Data
             continue
         stripped = _strip(data[question.name]).reset_index(drop=True)
         answered = (stripped.notna() & (stripped != "")).to_numpy()
-        # one (row position, code) pair per chosen code: vectorised set membership
+        # one (row position, code) pair per chosen code; codes as integers, compared fast
         chosen = stripped[answered].str.split().explode().dropna()
         rows = chosen.index.to_numpy()
+        codes, names = pd.factorize(chosen.to_numpy())
+        number = {name: k for k, name in enumerate(names)}
         for choice in form.choices(question):
             column = np.where(answered, 0.0, np.nan)
-            column[rows[(chosen == choice.name).to_numpy()]] = 1.0
-            new[_multiple_column(question.name, choice.name)] = column
+            if choice.name in number:
+                column[rows[codes == number[choice.name]]] = 1.0
+            new[choice_column(question.name, choice.name)] = column
     return pd.concat([data, pd.DataFrame(new, index=data.index)], axis=1) if new else data
 
 
@@ -520,7 +787,7 @@ def _frequencies(design: SurveyDesign, form: Questionnaire, settings: ReportSett
                 rows.append({**base, **_frequency_row(row, choice, int(table["n"].iloc[0]))})
         elif question.type == "select_multiple":
             for choice in form.choices(question):
-                column = _multiple_column(question.name, choice.name)
+                column = choice_column(question.name, choice.name)
                 table = design.proportion(column, ci_method=settings.ci_method, level=settings.level).to_frame()
                 row = table.loc[OVERALL]
                 count = int(np.nansum(data[column].to_numpy() * positive))
@@ -590,8 +857,8 @@ def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], coun
          f"(nested in strata); respondents = submitted interviews with consent (awaiting review or approved; "
          f"rejected and voided interviews are left out); Taylor linearisation variance "
          f"(as R's survey package); lonely PSUs: {settings.lonely_psu}"),
-        ("基础权重 Base weights",
-         f"the '{WEIGHT_COLUMN}' column" if WEIGHT_COLUMN in responses.columns else "1 per interview (equal weights)"),
+        ("基础权重 Base weights", _weights_text(responses)),
+        ("有限总体校正 Finite population correction", _fpc_text(responses, designs)),
         ("加权调整 Weighting", settings.describe_weighting()),
     ]
     if exclusions is not None:
@@ -623,15 +890,46 @@ def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], coun
         ("统计软件 Software", _versions()),
         ("目标数 Targets", f"{len(targets)} (questionnaires/targets.yaml or the file given)"),
     ]
+    versions = pd.Series(dtype=object)
+    if "questionnaire_version" in responses.columns:
+        given = responses["questionnaire_version"].notna()
+        versions = responses.loc[given, "questionnaire_version"].astype(str).groupby(
+            responses.loc[given, "questionnaire_id"]).unique()
     for qid, (submitted, consenting) in counts.items():
         design = designs.get(qid)
-        versions = sorted(set(responses.loc[responses["questionnaire_id"] == qid, "questionnaire_version"]
-                              .dropna().astype(str))) if "questionnaire_version" in responses.columns else []
+        used = sorted({str(v) for v in versions.get(qid, [])})
         rows.append((f"问卷 Questionnaire {qid}",
                      f"{submitted} submitted interviews, {consenting} with consent"
-                     + (f"; versions {', '.join(versions)}" if versions else "")
+                     + (f"; versions {', '.join(used)}" if used else "")
                      + (f"; design: {design.describe()}; df = {design.degf}" if design is not None else "")))
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _weights_text(responses: pd.DataFrame) -> str:
+    if _ASSIGNED_COLUMN in responses.columns and responses[_ASSIGNED_COLUMN].notna().any():
+        given = responses[_ASSIGNED_COLUMN].notna()
+        text = ("design weights of the sample assignments stored for the wave (1 / (PSU inclusion probability "
+                "x within-PSU selection probability), from the planning page)")
+        if not given.all() and "wave" in responses.columns:
+            waves = sorted(responses.loc[~given, "wave"].astype(str).unique())
+            text += f"; waves without stored assignments ({', '.join(waves)}): 1 per interview"
+        return text
+    if WEIGHT_COLUMN in responses.columns and responses[WEIGHT_COLUMN].notna().any():
+        return f"the '{WEIGHT_COLUMN}' column"
+    return "1 per interview (equal weights)"
+
+
+def _fpc_text(responses: pd.DataFrame, designs: Mapping[str, SurveyDesign]) -> str:
+    if FPC_COLUMN not in responses.columns or responses[FPC_COLUMN].isna().all():
+        return "none: PSUs treated as drawn with replacement (no stored sample assignments)"
+    used = [qid for qid, design in designs.items() if _has_fpc(design.data)]
+    without = [qid for qid in designs if qid not in used]
+    text = ("PSUs in the district's sampling frame, from the stored sample assignments (as R's "
+            "svydesign(fpc = ~fpc))") if used else "none"
+    if without:
+        text += (f"; not applied to {', '.join(without)}: some of their interviews have no frame size (waves "
+                 "without stored assignments), so their PSUs are treated as drawn with replacement")
+    return text
 
 
 def _dictionary(forms: Sequence[Questionnaire]) -> pd.DataFrame:

@@ -15,21 +15,21 @@ from typing import Literal, get_args
 
 import altair as alt
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 from analysis import CI_METHODS, OVERALL, SurveyDesign
 from analysis.errors import SurveyError
+from analysis.targets import load_targets
 from questionnaires import Questionnaire, shipped_questionnaires
+from survey_app.assignments import get_assignment_store
 from survey_app.auth import audit, authorize, current_user, minimise_personal_data
 from survey_app.demo import DEMO_INTERVIEWER_PREFIX, DEMO_WAVES, PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, load_demo
-from survey_app.excel import write_report
 from survey_app.i18n import register, t
 from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
-from survey_app.reporting import (PSU_COLUMN, STRATA_COLUMN, WEIGHT_COLUMN, ReportSettings, ReportTables,
-                                  build_report)
+from survey_app.reporting import (DOMAIN_VARIABLES, ReportSettings, ReportTables, build_report, choice_column,
+                                  target_trend, with_stored_design_weights)
 from survey_app.review import available_questionnaires, excluded_interviews
-from survey_app.store import _create_engine, _safe_url, default_url
+from survey_app.store import default_url, display_url
 from survey_app.ui import get_store
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "ResultsSettings",
     "Weighting",
     "FREQUENCY_COLUMNS",
-    "choice_column",
     "current_settings",
     "design",
     "data_version",
@@ -53,8 +52,10 @@ __all__ = [
     "get_margins_store",
     "report",
     "report_settings",
-    "respondent_design",
     "responses",
+    "results_settings",
+    "stored_responses",
+    "trend",
     "save_settings",
     "selected_margins",
     "settings_caption",
@@ -100,7 +101,6 @@ register(
             "the results describe no real survey.",
         },
         "computing": {"zh": "正在计算估计值…", "en": "Computing the estimates…"},
-        "computing_wave": {"zh": "正在计算第 {wave} 轮…", "en": "Computing wave {wave}…"},
         "wave": {"zh": "调查轮次", "en": "Survey wave"},
         "settings_caption": {
             "zh": "{level} 置信区间（{method}）；加权：{weighting}。",
@@ -156,6 +156,9 @@ class ResultsSettings:
         The wave reported; None: the latest stored wave.
     margins_id : int or None
         Saved margins to weight to; None: the latest saved set.
+    domains : tuple of str
+        Breakdowns of the target tables (:data:`~survey_app.reporting.DOMAIN_VARIABLES`); the
+        report always has the districts (the dashboard and the workbook show them).
     """
 
     weighting: Weighting = "design"
@@ -164,6 +167,7 @@ class ResultsSettings:
     level: float = 0.95
     wave: str | None = None
     margins_id: int | None = None
+    domains: tuple[str, ...] = ("district",)
 
     def __post_init__(self) -> None:
         if self.weighting not in WEIGHTINGS:
@@ -175,6 +179,9 @@ class ResultsSettings:
             )
         if self.ci_method not in CI_METHODS:
             raise ValueError(f"ci_method={self.ci_method!r} is not known; use one of {', '.join(CI_METHODS)}")
+        unknown = [d for d in self.domains if d not in DOMAIN_VARIABLES]
+        if unknown:
+            raise ValueError(f"domains={self.domains!r}: choose among {', '.join(DOMAIN_VARIABLES)}")
 
 
 def current_settings() -> ResultsSettings:
@@ -193,31 +200,29 @@ def get_margins_store(url: str) -> MarginsStore:
     return MarginsStore(url)
 
 
-@st.cache_resource(show_spinner=False)
-def _version_engine(url: str) -> sa.Engine:
-    return _create_engine(url)
+def data_version(url: str) -> tuple:
+    """The cache key of every result: number of stored interviews and their last change, and
+    the sample assignments stored (their waves and when each list was saved).
 
-
-def data_version(url: str) -> tuple[int, str]:
-    """Number of stored interviews and their last change: the cache key of every result.
-
-    One aggregate query, cheap enough to run on every page view.
+    A few small queries, cheap enough to run on every page view.
     """
-    get_store()  # opening the store creates the interviews table on a fresh database
-    with _version_engine(url).connect() as conn:
-        count, last = conn.execute(sa.text("SELECT COUNT(*), MAX(updated_at) FROM interviews")).one()
-    return int(count), str(last)
+    count, last = get_store().data_version()  # opening the store creates its tables on a fresh database
+    return count, last, get_assignment_store(url).versions()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def responses(url: str, version: tuple[int, str]) -> pd.DataFrame:
-    """Submitted interviews (``ResponseStore.responses_frame``) for this data version.
+# One frame shared by every page and session (read it, never modify it): st.cache_data would
+# pickle it once and unpickle a copy on every call, seconds for 100,000 interviews.
+@st.cache_resource(show_spinner=False, max_entries=2)
+def responses(url: str, version: tuple) -> pd.DataFrame:
+    """Submitted interviews (``ResponseStore.responses_frame``) for this data version, with the
+    design weights and fpc of the stored sample assignments (waves without a list have none).
 
     Contact details are taken out of free-text answers here, so no page or download of the
-    results shows them.
+    results shows them. The frame is shared: do not modify it.
     """
     store = get_store()
-    return minimise_personal_data(store.responses_frame(status="submitted"), available_questionnaires(store))
+    frame = minimise_personal_data(store.responses_frame(status="submitted"), available_questionnaires(store))
+    return with_stored_design_weights(frame, url=url)
 
 
 def waves(frame: pd.DataFrame) -> list[str]:
@@ -241,71 +246,101 @@ def report_settings(settings: ResultsSettings, margins: PopulationMargins | None
     Without margins, weighting falls back to design weights (the page says so).
     """
     calibrate = tuple(qid for qid in shipped_questionnaires() if qid not in NON_RESIDENT_SURVEYS)
+    # in the statistician's order of DOMAIN_VARIABLES, districts always (the dashboard shows them)
+    domains = tuple(d for d in DOMAIN_VARIABLES if d == "district" or d in settings.domains)
     if settings.weighting == "design" or margins is None:
-        return ReportSettings(ci_method=settings.ci_method, level=settings.level)
+        return ReportSettings(ci_method=settings.ci_method, level=settings.level, domains=domains)
     if settings.weighting == "poststratify":
         chosen = {"district": dict(margins.counts["district"])} if "district" in margins.counts else {}
     else:
         usable = [v for v in settings.rake_variables if v in margins.counts]
         chosen = margins.rake_margins(usable) if usable else {}
     if not chosen:
-        return ReportSettings(ci_method=settings.ci_method, level=settings.level)
+        return ReportSettings(ci_method=settings.ci_method, level=settings.level, domains=domains)
     return ReportSettings(
         ci_method=settings.ci_method,
         level=settings.level,
         weighting="rake" if settings.weighting == "rake" else "poststratify",
         margins=chosen,
         calibrate=calibrate,
+        domains=domains,
     )
 
 
 def _settings_key(settings: ReportSettings) -> tuple:
     margins = tuple((v, tuple(c.items())) for v, c in settings.margins.items())
-    return (settings.ci_method, settings.level, settings.weighting, margins, settings.calibrate, settings.lonely_psu)
+    return (settings.ci_method, settings.level, settings.weighting, margins, settings.calibrate, settings.lonely_psu,
+            settings.domains)
 
 
 def _settings_from_key(key: tuple) -> ReportSettings:
-    ci_method, level, weighting, margins, calibrate, lonely_psu = key
+    ci_method, level, weighting, margins, calibrate, lonely_psu, domains = key
     return ReportSettings(ci_method=ci_method, level=level, weighting=weighting,
-                          margins={v: dict(c) for v, c in margins}, calibrate=calibrate, lonely_psu=lonely_psu)
+                          margins={v: dict(c) for v, c in margins}, calibrate=calibrate, lonely_psu=lonely_psu,
+                          domains=domains)
 
 
-# ReportTables holds read-only mappings, which cannot be pickled, so st.cache_data cannot keep
-# it; the report is immutable, so sharing one object between sessions is safe.
+# The report is immutable (its frequency tables are filled in once, on first use), so one object
+# is shared by every session rather than copied out of a pickle on each page view.
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _report(url: str, version: tuple[int, str], wave: str | None, key: tuple) -> ReportTables:
+def _report(url: str, version: tuple, wave: str | None, key: tuple, full: bool) -> ReportTables:
     frame = responses(url, version)
     if wave is not None:
-        frame = frame.loc[frame["wave"].astype(str) == wave]
-    return build_report(frame, settings=_settings_from_key(key), source=_safe_url(url), wave=wave,
+        frame = frame.iloc[(frame["wave"].astype(str) == wave).to_numpy().nonzero()[0]]
+    return build_report(frame, settings=_settings_from_key(key), source=display_url(url), wave=wave,
                         questionnaires=available_questionnaires(get_store()),
-                        exclusions=excluded_interviews(get_store(), wave=wave))
+                        exclusions=excluded_interviews(get_store(), wave=wave), frequencies=full, text_answers=full)
 
 
-def report(settings: ReportSettings, *, wave: str | None, url: str | None = None) -> ReportTables:
-    """The report for one wave (None: all waves) of the current data, computed once per version."""
+def report(settings: ReportSettings, *, wave: str | None, url: str | None = None, full: bool = False) -> ReportTables:
+    """The report for one wave (None: all waves) of the current data, computed once per version.
+
+    ``full``: with the frequency tables and free-text answers (the workbook, the frequency
+    tables page); without them the targets are ready sooner.
+    """
     url = url or default_url()
-    return _report(url, data_version(url), wave, _settings_key(settings))
+    return _report(url, data_version(url), wave, _settings_key(settings), full)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _trend(url: str, version: tuple, key: tuple, target_id: str) -> pd.DataFrame:
+    forms = available_questionnaires(get_store())
+    chosen = [t for t in load_targets(questionnaires=forms) if t.id == target_id]
+    return target_trend(responses(url, version), settings=_settings_from_key(key), targets=chosen,
+                        questionnaires=forms)
+
+
+def trend(settings: ReportSettings, target_id: str) -> pd.DataFrame:
+    """One target's overall estimate in every stored wave (:func:`~survey_app.reporting.target_trend`),
+    computed once per data version, settings and target."""
+    url = default_url()
+    return _trend(url, data_version(url), _settings_key(settings), target_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _excel(url: str, version: tuple[int, str], wave: str | None, key: tuple) -> bytes:
+def _excel(url: str, version: tuple, wave: str | None, key: tuple) -> bytes:
+    from survey_app.excel import write_report  # openpyxl takes a second to import; only a download needs it
+
     buffer = io.BytesIO()
-    write_report(_report(url, version, wave, key), buffer)
+    write_report(_report(url, version, wave, key, True), buffer)
     return buffer.getvalue()
 
 
 def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key: str) -> None:
-    """The Excel report download button (the workbook is written once per version and settings)."""
+    """The Excel report download button.
+
+    The workbook is written when the button is clicked (Streamlit calls ``data`` then), once
+    per data version and settings; drawing the page costs nothing. The click is audited.
+    """
     url = default_url()
     user = current_user()
     authorize(user, "export")  # the page checks the role too; the download itself is the export
-    data = _excel(url, data_version(url), wave, _settings_key(settings))
+    version, settings_key = data_version(url), _settings_key(settings)
     stamp = datetime.now().strftime("%Y%m%d")
     file_name = f"satisfaction_report_{wave or 'all'}_{stamp}.xlsx"
     st.download_button(
         t("results.excel", lang),
-        data=data,
+        data=lambda: _excel(url, version, wave, settings_key),
         file_name=file_name,
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         help=t("results.excel_help", lang),
@@ -315,6 +350,30 @@ def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key
         args=(user.username, "export", file_name, {"wave": wave, "contact_details": "remove"}),
         kwargs={"url": url},
     )
+
+
+def stored_responses(lang: str) -> pd.DataFrame | None:
+    """The submitted interviews of the results pages, with the demo notice when they hold demo data.
+
+    None on an empty database, after offering the demonstration data.
+    """
+    url = default_url()
+    frame = responses(url, data_version(url))
+    if frame.empty:
+        demo_offer(lang)
+        return None
+    demo_banner(frame, lang)
+    return frame
+
+
+def results_settings(lang: str, *, where: bool = True) -> ReportSettings:
+    """The report settings of the statistician's choices, with the caption saying what they are
+    (``where``: and where to change them)."""
+    settings = current_settings()
+    margins = selected_margins(settings, default_url())
+    used = report_settings(settings, margins)
+    settings_caption(settings, used, margins, lang, where=where)
+    return used
 
 
 def demo_offer(lang: str) -> None:
@@ -389,57 +448,7 @@ def choose_wave(frame: pd.DataFrame, lang: str, *, key: str) -> str:
                                 required=True) or chosen
 
 
-# -- designs and frequency tables by group ---------------------------------------------------
-#
-# The report (survey_app.reporting) keeps its designs to itself; the statistician's weight
-# distribution and the frequency tables by group need them, so respondent_design builds the
-# same design the same way (tests check that its frequencies equal the report's).
-
-
-def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: ReportSettings, *,
-                      questionnaires: Mapping[str, Questionnaire] | None = None) -> SurveyDesign | None:
-    """The design of one questionnaire's consenting respondents, weighted as the report weights.
-
-    ``questionnaires`` defaults to the shipped ones (pages pass the database's current ones, as
-    the report gets them). Returns None when the questionnaire has no consenting respondents.
-    """
-    rows = frame.loc[frame["questionnaire_id"] == questionnaire_id]
-    if "consent" not in rows.columns:
-        return None
-    data = rows.loc[rows["consent"] == "yes"].reset_index(drop=True).copy()
-    if data.empty:
-        return None
-    data["_weight"] = data[WEIGHT_COLUMN] if WEIGHT_COLUMN in data.columns else 1.0
-    form = (questionnaires or shipped_questionnaires())[questionnaire_id]
-    data = pd.concat([data, _choice_indicators(data, form)], axis=1)
-    design = SurveyDesign(data, weights="_weight", strata=STRATA_COLUMN, psu=PSU_COLUMN, nest=True,
-                          lonely_psu=settings.lonely_psu)
-    if settings.weighting != "none" and (settings.calibrate is None or questionnaire_id in settings.calibrate):
-        margins = {variable: dict(counts) for variable, counts in settings.margins.items()}
-        if settings.weighting == "rake":
-            return design.rake(margins)
-        (variable, totals), = margins.items()
-        return design.poststratify(variable, totals)
-    return design
-
-
-def choice_column(question: str, code: str) -> str:
-    """Name of the 0/1 column of one option of a select_multiple question."""
-    return f"_chose_{question}_{code}"
-
-
-def _choice_indicators(data: pd.DataFrame, form) -> pd.DataFrame:
-    """0/1 per option of each select_multiple question; NaN where unanswered."""
-    columns = {}
-    for question in form.questions:
-        if question.type != "select_multiple" or question.name not in data.columns:
-            continue
-        chosen = data[question.name].map(lambda v: set(v.split()) if isinstance(v, str) and v.strip() else None)
-        for choice in form.choices(question):
-            columns[choice_column(question.name, choice.name)] = chosen.map(
-                lambda s, code=choice.name: float("nan") if s is None else float(code in s))
-    return pd.DataFrame(columns, index=data.index)
-
+# -- frequency tables by group -------------------------------------------------------------
 
 FREQUENCY_COLUMNS: tuple[str, ...] = ("group", "code", "choice_zh", "choice_en", "estimate", "se", "ci_low",
                                       "ci_high", "n", "count")
@@ -453,7 +462,7 @@ def frequency_table(design: SurveyDesign, questionnaire_id: str, question: str, 
     Parameters
     ----------
     design : SurveyDesign
-        From :func:`respondent_design`.
+        The report's design of the questionnaire (``ReportTables.designs``, :func:`design`).
     questionnaire_id, question : str
         A ``select_one``, ``select_multiple`` (share choosing each option) or number
         (``integer``/``decimal``: the mean, one row ``code="mean"``) question.
@@ -530,26 +539,15 @@ def _frequency_row(group, choice, row: pd.Series | None, total: int) -> dict:
             "count": int(row["count"]) if "count" in row else total}
 
 
-# ReportSettings and SurveyDesign hold read-only mappings and caches: shared, not copied.
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _design(url: str, version: tuple[int, str], wave: str | None, key: tuple, questionnaire_id: str):
-    frame = responses(url, version)
-    if wave is not None:
-        frame = frame.loc[frame["wave"].astype(str) == wave]
-    return respondent_design(frame, questionnaire_id, _settings_from_key(key),
-                             questionnaires=available_questionnaires(get_store()))
-
-
 def design(settings: ReportSettings, questionnaire_id: str, *, wave: str | None) -> SurveyDesign | None:
-    """The weighted design of one questionnaire's respondents (cached per data version and settings)."""
-    url = default_url()
-    return _design(url, data_version(url), wave, _settings_key(settings), questionnaire_id)
+    """The report's weighted design of one questionnaire's respondents (None without any)."""
+    return report(settings, wave=wave).designs.get(questionnaire_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _frequency(url: str, version: tuple[int, str], wave: str | None, key: tuple, questionnaire_id: str,
+def _frequency(url: str, version: tuple, wave: str | None, key: tuple, questionnaire_id: str,
                question: str, by: str | None) -> pd.DataFrame | None:
-    built = _design(url, version, wave, key, questionnaire_id)
+    built = _report(url, version, wave, key, True).designs.get(questionnaire_id)
     if built is None:
         return None
     settings = _settings_from_key(key)
@@ -584,12 +582,16 @@ def weight_summary(weights: pd.Series) -> dict[str, float]:
     }
 
 
-def show_chart(chart: alt.TopLevelMixin) -> None:
-    """Draw an Altair chart across the page at its full height.
+def show_chart(chart: alt.TopLevelMixin | dict) -> None:
+    """Draw an Altair chart (or a Vega-Lite spec) across the page at its full height.
 
     Streamlit fits a chart's axes and legend into the spec's height, which squeezes short
     charts flat; the element gets the plot height plus room for them.
     """
-    height = chart.to_dict().get("height")
+    # the attribute, not chart.to_dict(): that builds the whole spec, as slow as drawing it
+    height = chart.get("height") if isinstance(chart, dict) else getattr(chart, "height", None)
     room = int(height) + _AXIS_ROOM if isinstance(height, (int, float)) else "content"
-    st.altair_chart(chart, width="stretch", height=room)
+    if isinstance(chart, dict):
+        st.vega_lite_chart(chart, width="stretch", height=room)
+    else:
+        st.altair_chart(chart, width="stretch", height=room)

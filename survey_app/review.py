@@ -40,7 +40,7 @@ import questionnaires
 from questionnaires import Questionnaire
 from survey_app.errors import SurveyAppError
 from survey_app.i18n import register
-from survey_app.store import _create_engine, _safe_url, _UTCDateTime
+from survey_app.store import UTCDateTime, database_engine, display_url
 
 # The interviewing page imports this module for the questionnaire list: the statistics
 # (scikit-learn) and the XLSForm reader (pyxform) are imported where they are used.
@@ -124,7 +124,7 @@ _versions = sa.Table(
     sa.Column("xlsform", sa.LargeBinary, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("file_name", sa.String(255), nullable=False),
-    sa.Column("uploaded_at", _UTCDateTime, nullable=False),
+    sa.Column("uploaded_at", UTCDateTime, nullable=False),
     sa.Column("uploaded_by", sa.String(120), nullable=False),
 )
 VERSION_COLUMNS: tuple[str, ...] = (
@@ -207,17 +207,17 @@ class QuestionnaireLibrary:
         self.url = url if url is not None else default_url()
         self._shipped = dict(shipped) if shipped is not None else None
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._engine = _create_engine(self.url)
+        self._engine = database_engine(self.url)
         self._parsed: dict[str, Questionnaire] = {}
         self._lock = threading.Lock()
         try:
             _metadata.create_all(self._engine)
         except SQLAlchemyError as exc:
-            raise ReviewError(f"cannot open the questionnaire versions in {_safe_url(self.url)}: {_detail(exc)}; "
+            raise ReviewError(f"cannot open the questionnaire versions in {display_url(self.url)}: {_detail(exc)}; "
                               "check SURVEY_DB_URL") from exc
 
     def __repr__(self) -> str:
-        return f"QuestionnaireLibrary({_safe_url(self.url)!r})"
+        return f"QuestionnaireLibrary({display_url(self.url)!r})"
 
     def close(self) -> None:
         """Release the database connections."""
@@ -308,7 +308,7 @@ class QuestionnaireLibrary:
             return self._unchanged(existing, form)
         except SQLAlchemyError as exc:
             accounts.record(user.username, "upload_questionnaire_failed", target, {"why": _detail(exc)})
-            raise ReviewError(f"the questionnaire could not be stored in {_safe_url(self.url)}: "
+            raise ReviewError(f"the questionnaire could not be stored in {display_url(self.url)}: "
                               f"{_detail(exc)}") from exc
         with self._lock:
             self._parsed[digest] = form
@@ -437,13 +437,13 @@ class _Guard:
         try:
             self._connection = self._engine.connect()
         except SQLAlchemyError as exc:
-            raise ReviewError(f"the database {_safe_url(self._url)} failed: {_detail(exc)}") from exc
+            raise ReviewError(f"the database {display_url(self._url)} failed: {_detail(exc)}") from exc
         return self._connection
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._connection.close()
         if isinstance(exc, SQLAlchemyError):
-            raise ReviewError(f"the database {_safe_url(self._url)} failed: {_detail(exc)}") from exc
+            raise ReviewError(f"the database {display_url(self._url)} failed: {_detail(exc)}") from exc
         return False
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -50,7 +51,12 @@ __all__ = [
     "ReviewStatus",
     "Status",
     "StoreError",
+    "StoreTables",
+    "StoreTransaction",
+    "UTCDateTime",
+    "database_engine",
     "default_url",
+    "display_url",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +90,10 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "updated_at",
 )
 
+_TIME_COLUMNS: tuple[str, ...] = ("started_at", "submitted_at", "updated_at")
+#: Table column of a ``responses_frame`` column, where the names differ.
+_STORED_NAME = {"interview_id": "id", "sample_district": "district"}
+
 # Optimistic updates retry this often, after a short random pause, when another writer
 # changed the same interview between our read and our write.
 _MAX_ATTEMPTS = 20
@@ -113,7 +123,7 @@ class DatabaseError(StoreError):
     """The database could not be opened, read or written."""
 
 
-class _UTCDateTime(sa.TypeDecorator):
+class UTCDateTime(sa.TypeDecorator):
     """Timezone-aware UTC timestamps on every backend.
 
     PostgreSQL stores ``timestamptz``; backends without time zones (SQLite) store naive
@@ -155,9 +165,9 @@ _interviews = sa.Table(
     # JSON as text: portable, and the exact document written is the one read back.
     sa.Column("answers", sa.Text, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
-    sa.Column("started_at", _UTCDateTime, nullable=False),
-    sa.Column("submitted_at", _UTCDateTime, nullable=True),
-    sa.Column("updated_at", _UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("submitted_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("void_reason", sa.Text, nullable=True),
     sa.CheckConstraint(
         "status IN ('draft', 'submitted', 'approved', 'rejected', 'voided')", name="ck_interviews_status"
@@ -274,18 +284,18 @@ class ResponseStore:
         self.url = url if url is not None else default_url()
         self._questionnaires = questionnaires
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._engine = _create_engine(self.url)
+        self._engine = database_engine(self.url)
         try:
             _metadata.create_all(self._engine)
             _allow_review_statuses(self._engine)
         except SQLAlchemyError as exc:
             raise DatabaseError(
-                f"cannot open the response database {_safe_url(self.url)}: {exc.__class__.__name__}: "
+                f"cannot open the response database {display_url(self.url)}: {exc.__class__.__name__}: "
                 f"{exc.orig if hasattr(exc, 'orig') else exc}. Check SURVEY_DB_URL or the file permissions."
             ) from exc
 
     def __repr__(self) -> str:
-        return f"ResponseStore({_safe_url(self.url)!r})"
+        return f"ResponseStore({display_url(self.url)!r})"
 
     def close(self) -> None:
         """Release the database connections."""
@@ -449,22 +459,33 @@ class ResponseStore:
 
         ``status="submitted"`` gives the submitted and the approved ones (those that count).
         """
-        if status not in get_args(FrameStatus):
-            raise InvalidArgumentError(
-                f"status must be one of {', '.join(map(repr, get_args(FrameStatus)))}, got {status!r}"
-            )
-        query = sa.select(_interviews)
-        if status == "submitted":
-            query = query.where(_interviews.c.status.in_(_COUNTED))
-        elif status != "all":
-            query = query.where(_interviews.c.status == status)
-        if questionnaire_id is not None:
-            query = query.where(_interviews.c.questionnaire_id == questionnaire_id)
-        if wave is not None:
-            query = query.where(_interviews.c.wave == wave)
+        query = self._select([_interviews], questionnaire_id=questionnaire_id, status=status, wave=wave)
         with self._read() as conn:
-            rows = conn.execute(query.order_by(_interviews.c.started_at, _interviews.c.id)).all()
+            rows = conn.execute(query).all()
         return [_interview(row) for row in rows]
+
+    def data_version(self) -> tuple[int, str]:
+        """Number of stored interviews (any status) and the time of the last change.
+
+        One aggregate query, cheap enough to run on every page view: a new interview, a
+        saved answer, a submission or a review decision changes it, so it serves as the
+        cache key of everything computed from the stored interviews.
+
+        Returns
+        -------
+        tuple of (int, str)
+            The count, and the latest ``updated_at`` as text (``"None"`` when empty).
+
+        Examples
+        --------
+        >>> store = ResponseStore("sqlite:///:memory:")
+        >>> store.data_version()
+        (0, 'None')
+        """
+        query = sa.select(sa.func.count(), sa.func.max(_interviews.c.updated_at))
+        with self._read() as conn:
+            count, last = conn.execute(query).one()
+        return int(count), str(last)
 
     def responses_frame(
         self,
@@ -492,7 +513,8 @@ class ResponseStore:
         pandas.DataFrame
             :data:`METADATA_COLUMNS` (times as ``datetime64[ns, UTC]``), then one column
             per question in questionnaire order (``note`` questions have none), then any
-            answered names the questionnaire does not define, sorted. ``select_one`` and
+            answered names the questionnaire does not define, sorted (an answer named like a
+            metadata column is left out: the metadata stays). ``select_one`` and
             ``text`` -> str; ``select_multiple`` -> space-separated codes;
             ``integer`` and ``decimal`` -> float64 so numeric code works directly.
             Unanswered -> missing (None or NaN).
@@ -504,8 +526,22 @@ class ResponseStore:
 
         >>> df = store.responses_frame("consumer")                      # doctest: +SKIP
         """
-        interviews = self.interviews(questionnaire_id=questionnaire_id, status=status, wave=wave)
-        used_ids = {questionnaire_id} if questionnaire_id is not None else {i.questionnaire_id for i in interviews}
+        plain = [name for name in METADATA_COLUMNS if name not in _TIME_COLUMNS]
+        query = self._select(
+            [_interviews.c[_STORED_NAME.get(name, name)] for name in plain]
+            # times as the driver gives them (text on SQLite), parsed below in one pass per column
+            + [sa.type_coerce(_interviews.c[name], sa.String) for name in _TIME_COLUMNS]
+            + [_interviews.c.answers],
+            questionnaire_id=questionnaire_id, status=status, wave=wave,
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        read = dict(zip([*plain, *_TIME_COLUMNS, "answers"], zip(*rows))) if rows else {}
+        # one parse of all documents rather than a json.loads call per interview
+        answers: list[dict[str, Any]] = json.loads("[" + ",".join(read.get("answers", ())) + "]")
+        n = len(answers)
+
+        used_ids = {questionnaire_id} if questionnaire_id is not None else set(read.get("questionnaire_id", ()))
         known = self._known_questionnaires()
         types: dict[str, str] = {}
         for qid in sorted(used_ids):
@@ -513,19 +549,53 @@ class ResponseStore:
                 for question in known[qid].questions:
                     if question.type != "note":
                         types.setdefault(question.name, question.type)
-        extra = sorted({name for i in interviews for name in i.answers} - set(types))
-        columns: dict[str, Any] = {
-            name: pd.Series([row[name] for row in (_metadata_row(i) for i in interviews)], dtype=object)
-            for name in METADATA_COLUMNS
-        }
-        for name in ("started_at", "submitted_at", "updated_at"):
-            columns[name] = pd.to_datetime(columns[name], utc=True)
-        for name in [*types, *extra]:
-            values = [i.answers.get(name) for i in interviews]
-            columns[name] = _answer_column(values, types.get(name))
-        return pd.DataFrame(columns, index=pd.RangeIndex(len(interviews)))
+        # an answer cannot take the place of the interview's metadata (its PSU, status...)
+        names = [name for name in [*types, *sorted(set().union(*answers) - set(types))]
+                 if name not in METADATA_COLUMNS]
+        # pandas spreads the dicts over the columns in C, values as they are (unanswered -> NaN)
+        spread = dict(zip(names, pd.DataFrame(answers, columns=names, dtype=object).to_numpy().T))
+        kinds = {name: pd.api.types.infer_dtype(spread[name], skipna=True) for name in names}
+        numbers = {name for name in names if _is_numeric(types.get(name), kinds[name])}
+
+        # the object columns are written straight into one block that the frame uses as it is
+        # (separate columns would be copied into one when pandas consolidates them)
+        texts = [*plain, *(name for name in names if name not in numbers)]
+        block = np.empty((len(texts), n), dtype=object)
+        for row, name in zip(block, plain):
+            row[:] = read.get(name, ())
+        for row, name in zip(block[len(plain):], texts[len(plain):]):
+            _fill_answers(row, spread[name], kinds[name])
+        frame = pd.DataFrame(block.T, columns=texts, dtype=object, copy=False)
+        for position, name in enumerate([*METADATA_COLUMNS, *names]):
+            if name in _TIME_COLUMNS:
+                values = pd.Series(np.array(read.get(name, ()), dtype=object), dtype=object)
+                frame.insert(position, name, pd.to_datetime(values, utc=True, format="ISO8601")
+                             .astype("datetime64[ns, UTC]"))
+            elif name in numbers:
+                frame.insert(position, name, spread[name].astype("float64"))
+        return frame
 
     # -- internals -----------------------------------------------------------------
+
+    @staticmethod
+    def _select(
+        columns: list[Any], *, questionnaire_id: str | None, status: FrameStatus, wave: str | None
+    ) -> sa.Select:
+        """``columns`` of the chosen interviews, ordered by start time then id."""
+        if status not in get_args(FrameStatus):
+            raise InvalidArgumentError(
+                f"status must be one of {', '.join(map(repr, get_args(FrameStatus)))}, got {status!r}"
+            )
+        query = sa.select(*columns)
+        if status == "submitted":
+            query = query.where(_interviews.c.status.in_(_COUNTED))
+        elif status != "all":
+            query = query.where(_interviews.c.status == status)
+        if questionnaire_id is not None:
+            query = query.where(_interviews.c.questionnaire_id == questionnaire_id)
+        if wave is not None:
+            query = query.where(_interviews.c.wave == wave)
+        return query.order_by(_interviews.c.started_at, _interviews.c.id)
 
     def _known_questionnaires(self) -> Mapping[str, Questionnaire]:
         if self._questionnaires is None:
@@ -574,11 +644,11 @@ class ResponseStore:
             f"interview {interview_id} was changed by another writer {_MAX_ATTEMPTS} times in a row; try again"
         )
 
-    def _read(self) -> _Transaction:
-        return _Transaction(self._engine, self.url, write=False)
+    def _read(self) -> StoreTransaction:
+        return StoreTransaction(self._engine, self.url, write=False)
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self._engine, self.url, write=True)
+    def _write(self) -> StoreTransaction:
+        return StoreTransaction(self._engine, self.url, write=True)
 
     # -- bulk import (survey_app.importer) -------------------------------------------
 
@@ -767,14 +837,46 @@ def _allow_review_statuses(engine: Engine) -> None:
     try:
         raw.driver_connection.executescript(";\n".join(script) + ";")
     except dialect.dbapi.Error as exc:  # the pool's rollback on close undoes the partial script
-        raise DatabaseError(f"cannot upgrade the interviews table of {_safe_url(str(engine.url))} to "
+        raise DatabaseError(f"cannot upgrade the interviews table of {display_url(str(engine.url))} to "
                             f"the review statuses: {exc}; restore a backup or ask the administrator") from exc
     finally:
         raw.close()
 
 
-class _Transaction:
+class StoreTables:
+    """Base of the stores that keep tables of their own in the response database (population
+    margins, field assignments): the tables are created on first use, and every transaction
+    turns driver errors into :class:`DatabaseError` naming ``_what``.
+
+    A subclass sets ``_metadata`` (its tables) and ``_what`` (e.g. "the population margins
+    table in").
+    """
+
+    _metadata: ClassVar[sa.MetaData]
+    _what: ClassVar[str]
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url if url is not None else default_url()
+        self._engine = database_engine(self.url)
+        with self._transaction(write=True) as conn:
+            self._metadata.create_all(conn)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({display_url(self.url)!r})"
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def _transaction(self, *, write: bool) -> StoreTransaction:
+        return StoreTransaction(self._engine, self.url, write=write, what=self._what)
+
+
+class StoreTransaction:
     """A connection context that turns driver errors into :class:`DatabaseError`.
+
+    ``write=True`` opens a transaction committed on leaving the context (rolled back on an
+    exception); ``write=False`` a plain connection.
 
     ``what`` names the part of the database in the message (other tables that live in the
     store's database, such as the population margins, use this class too).
@@ -802,10 +904,33 @@ class _Transaction:
 
 def _database_error(exc: SQLAlchemyError, url: str, what: str = "the response database") -> DatabaseError:
     detail = getattr(exc, "orig", None) or exc
-    return DatabaseError(f"{what} {_safe_url(url)} failed: {detail}")
+    return DatabaseError(f"{what} {display_url(url)} failed: {detail}")
 
 
-def _create_engine(url: str) -> Engine:
+def database_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for ``url``, set up the way every table of the store's database needs.
+
+    SQLite: the file's directory is created, WAL mode and a 10 s busy timeout are set on each
+    connection. Other backends: connections are checked before use (``pool_pre_ping``).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy database URL, e.g. ``"sqlite:///data/survey.db"``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``url`` is not a database URL or names a driver that is not installed.
+    DatabaseError
+        The SQLite file's directory cannot be created.
+
+    Examples
+    --------
+    >>> engine = database_engine("sqlite:///:memory:")
+    >>> engine.dialect.name
+    'sqlite'
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -817,7 +942,7 @@ def _create_engine(url: str) -> Engine:
         try:
             return sa.create_engine(parsed, pool_pre_ping=True)
         except (ArgumentError, ImportError) as exc:
-            raise InvalidArgumentError(f"cannot use database URL {_safe_url(url)}: {exc}") from exc
+            raise InvalidArgumentError(f"cannot use database URL {display_url(url)}: {exc}") from exc
     if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         directory = Path(parsed.database).parent
         try:
@@ -837,7 +962,14 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def _safe_url(url: str) -> str:
+def display_url(url: str) -> str:
+    """``url`` with its password masked, for messages and page captions.
+
+    Examples
+    --------
+    >>> display_url("postgresql+psycopg://survey:secret@db/survey")
+    'postgresql+psycopg://survey:***@db/survey'
+    """
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -956,18 +1088,32 @@ def _flatten(value: Any) -> Any:
     return " ".join(value) if isinstance(value, list) else value
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _is_numeric(question_type: str | None, kind: str) -> bool:
+    """Whether an answer column is float64: the type is a number and every answer is one.
+
+    ``kind`` is pandas' ``infer_dtype`` of the answers. Names no questionnaire defines are
+    numeric when all their answers are numbers. A value of another type (e.g. stored under
+    an older questionnaire version) keeps the column as objects rather than being lost.
+    """
+    if question_type not in ("integer", "decimal") and (question_type is not None or kind == "empty"):
+        return False
+    return kind in ("integer", "floating", "mixed-integer-float", "empty")
 
 
-def _answer_column(values: list[Any], question_type: str | None) -> pd.Series:
-    given = [v for v in values if v is not None]
-    numeric = question_type in ("integer", "decimal") or (question_type is None and bool(given))
-    # A value of another type (e.g. stored under an older questionnaire version) keeps the
-    # column as objects rather than being lost.
-    if numeric and all(_is_number(v) for v in given):
-        return pd.Series([math.nan if v is None else v for v in values], dtype="float64")
-    return pd.Series([_flatten(v) for v in values], dtype=object)
+def _fill_answers(out: np.ndarray, answers: np.ndarray, kind: str) -> None:
+    """Write one object answer column into ``out``: None where unanswered, lists joined with spaces.
+
+    ``answers`` holds the values as stored, NaN where unanswered; ``kind`` is its ``infer_dtype``.
+    """
+    if kind == "empty":
+        out[:] = None
+        return
+    out[:] = answers
+    missing = pd.isna(answers)
+    out[missing] = None
+    if kind != "string":
+        answered = np.flatnonzero(~missing)
+        out[answered] = [_flatten(value) for value in out[answered]]
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,15 @@ from survey_app.i18n import current_language, register, t
 from survey_app.reporting import ReportSettings, ReportTables
 from survey_app.results import (
     choose_wave,
-    current_settings,
-    data_version,
-    demo_banner,
-    demo_offer,
     excel_download,
     report,
-    report_settings,
-    responses,
-    selected_margins,
-    settings_caption,
+    results_settings,
     show_chart,
     show_analysis_error,
+    stored_responses,
+    trend,
     waves,
 )
-from survey_app.store import default_url
 from survey_app.ui import error_boundary
 
 register(
@@ -90,29 +84,23 @@ def render() -> None:
     lang = current_language()
     with error_boundary():
         st.header(t("dashboard.title", lang))
-        url = default_url()
-        frame = responses(url, data_version(url))
-        if frame.empty:
-            demo_offer(lang)
+        frame = stored_responses(lang)
+        if frame is None:
             return
-        demo_banner(frame, lang)
         st.markdown(t("dashboard.intro", lang))
         wave = choose_wave(frame, lang, key="dashboard_wave")
-        settings = current_settings()
-        margins = selected_margins(settings, url)
-        used = report_settings(settings, margins)
+        used = results_settings(lang)
         try:
             with st.spinner(t("results.computing", lang)):
                 tables = report(used, wave=wave)
         except SurveyError as exc:
             show_analysis_error(exc, lang)
             return
-        settings_caption(settings, used, margins, lang)
         _headline(tables, frame, wave, lang)
         excel_download(used, wave=wave, lang=lang, key="dashboard_excel")
         _cards(tables, lang)
         target_id = _districts(tables, lang)
-        _trend(frame, used, target_id, lang)
+        _trend(frame, used, tables.overview.loc[target_id], lang)
 
 
 def format_value(value: float, statistic: str, lang: str) -> str:
@@ -184,27 +172,24 @@ def _districts(tables: ReportTables, lang: str) -> str:
         format_func=lambda tid: _target_label(tables, tid, lang), key="dashboard_target",
     )
     row = tables.overview.loc[target_id]
-    domains = tables.domains[target_id].copy()
+    domains = tables.domains[target_id]
+    # the statistician may have asked for more breakdowns; this chart compares districts
+    domains = domains.loc[domains["domain_variable"].isin(["overall", "district"])].copy()
     domains["name"] = domains["domain_zh"] if lang == "zh" else domains["domain_en"]
     show_chart(forest_plot(domains, label="name", threshold=row["threshold"], statistic=row["statistic"], lang=lang))
     return target_id
 
 
-def _trend(frame: pd.DataFrame, used: ReportSettings, target_id: str, lang: str) -> None:
+def _trend(frame: pd.DataFrame, used: ReportSettings, target: pd.Series, lang: str) -> None:
     st.subheader(t("dashboard.trend_title", lang))
     available = waves(frame)
     if len(available) < 2:
         st.caption(t("dashboard.trend_one_wave", lang))
         return
-    rows = []
-    bar = st.progress(0.0)
-    for done, wave in enumerate(available, start=1):
-        bar.progress(done / len(available), text=t("results.computing_wave", lang, wave=wave))
-        overall = report(used, wave=wave).overview.loc[target_id]
-        rows.append({"wave": wave, **{c: overall[c] for c in ("estimate", "ci_low", "ci_high", "verdict", "n")}})
-    bar.empty()
-    latest = report(used, wave=available[-1]).overview.loc[target_id]
-    show_chart(trend_chart(pd.DataFrame(rows), threshold=latest["threshold"], statistic=latest["statistic"], lang=lang))
+    with st.spinner(t("results.computing", lang)):
+        rows = trend(used, target.name)[["wave", "estimate", "ci_low", "ci_high", "verdict", "n"]]
+    show_chart(trend_chart(rows.reset_index(drop=True), threshold=target["threshold"],
+                           statistic=target["statistic"], lang=lang))
 
 
 if __name__ == "__main__":

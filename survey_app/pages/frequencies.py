@@ -16,20 +16,13 @@ from survey_app.charts import frequency_chart
 from survey_app.i18n import current_language, register, t
 from survey_app.results import (
     choose_wave,
-    current_settings,
-    data_version,
-    demo_banner,
-    demo_offer,
     current_questionnaires,
     frequency,
-    report_settings,
-    responses,
-    selected_margins,
-    settings_caption,
+    results_settings,
     show_chart,
     show_analysis_error,
+    stored_responses,
 )
-from survey_app.store import default_url
 from survey_app.ui import error_boundary
 
 register(
@@ -73,12 +66,9 @@ def render() -> None:
     lang = current_language()
     with error_boundary():
         st.header(t("frequencies.title", lang))
-        url = default_url()
-        frame = responses(url, data_version(url))
-        if frame.empty:
-            demo_offer(lang)
+        frame = stored_responses(lang)
+        if frame is None:
             return
-        demo_banner(frame, lang)
         st.markdown(t("frequencies.intro", lang))
         forms = current_questionnaires()
         present = [qid for qid in forms if (frame["questionnaire_id"] == qid).any()]
@@ -88,10 +78,7 @@ def render() -> None:
         by = st.segmented_control(t("frequencies.by", lang), BREAKDOWNS, required=True, default=None,
                                   format_func=lambda b: t(f"frequencies.by_{b or 'none'}", lang),
                                   key="frequencies_by")
-        settings = current_settings()
-        margins = selected_margins(settings, url)
-        used = report_settings(settings, margins)
-        settings_caption(settings, used, margins, lang)
+        used = results_settings(lang)
         form = forms[qid]
         # the tables describe consenting respondents, so the consent question itself is left out
         questions = [q for q in form.questions

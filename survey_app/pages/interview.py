@@ -6,6 +6,11 @@ the response store or the URL: the query parameter ``interview`` holds the inter
 saved as it is entered. The decisions (which screen comes next, what is wrong) are in
 :mod:`survey_app.interview_flow`.
 
+When the statistician has stored the field assignments of the wave (planning page,
+:mod:`survey_app.assignments`), the start screen offers the assigned districts and PSUs, each
+with the interviews already submitted there, instead of a text box for the PSU, so every
+interview carries a PSU id of the plan and gets its design weight.
+
 Only signed-in interviewers use the page, and only for their own interviews: the
 interviewer code is the account's user name, the drafts list shows only the account's
 drafts, and opening or changing another interviewer's interview is refused on the server
@@ -17,15 +22,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import streamlit as st
 
 from questionnaires import Question, Questionnaire, load_districts
 from survey_app import interview_flow as flow
 from survey_app.auth import PermissionDeniedError, User, check_own_interview, current_user, require_role
+from survey_app.assignments import get_assignment_store
 from survey_app.errors import SurveyAppError
 from survey_app.i18n import current_language, register, t
 from survey_app.review import available_questionnaires
-from survey_app.store import Interview, InterviewNotFoundError, InvalidArgumentError, ResponseStore
+from survey_app.store import Interview, InterviewNotFoundError, InvalidArgumentError, ResponseStore, default_url
 from survey_app.ui import error_boundary, get_store, tablet_style
 
 INTERVIEW_PARAM = "interview"
@@ -45,6 +52,16 @@ register(
         "district": {"zh": "抽样区县", "en": "Sampled district"},
         "psu": {"zh": "抽样单元（社区/村）", "en": "Sampling unit (community/village)"},
         "wave": {"zh": "调查轮次", "en": "Survey wave"},
+        "assigned_district": {"zh": "抽样区县（按访问任务）", "en": "Sampled district (from the assignments)"},
+        "assigned_psu": {"zh": "抽样单元（按访问任务）", "en": "Sampling unit (from the assignments)"},
+        "assigned_psu_option": {
+            "zh": "{psu} — {name}（已完成 {done}/{n}）",
+            "en": "{psu} — {name} ({done} of {n} interviews done)",
+        },
+        "assigned_caption": {
+            "zh": "第 {wave} 轮已下达访问任务：{psus} 个抽样单元，请从中选择。",
+            "en": "Wave {wave} has field assignments ({psus} sampling units): pick one of them.",
+        },
         "start": {"zh": "开始访问", "en": "Start interview"},
         "missing_fields": {"zh": "请填写：{fields}", "en": "Please fill in: {fields}"},
         "field_separator": {"zh": "、", "en": ", "},
@@ -143,8 +160,11 @@ def render() -> None:
 def _start_screen(user: User, lang: str) -> None:
     forms = available_questionnaires(get_store())
     districts = {choice.name: choice.label for choice in load_districts()}
+    assignments = get_assignment_store(default_url())
     st.header(t("interview.start_title", lang))
-    _init(f"{_START}wave", str(datetime.now(LOCAL_TIME).year))
+    if f"{_START}wave" not in st.session_state:
+        # The wave of the latest field assignments, else the year: what the interviewer usually wants.
+        st.session_state[f"{_START}wave"] = assignments.latest_wave() or str(datetime.now(LOCAL_TIME).year)
     # The code is the account's: shown, not typed, so nobody enters interviews under another code.
     interviewer = user.username
     st.session_state[f"{_START}interviewer"] = interviewer
@@ -155,17 +175,22 @@ def _start_screen(user: User, lang: str) -> None:
         format_func=lambda qid: forms[qid].title.get(lang),
         key=f"{_START}questionnaire",
     )
-    # Radio buttons, not a drop-down: a drop-down's text box opens the tablet's keyboard.
-    district = st.radio(
-        t("interview.district", lang),
-        list(districts),
-        index=None,
-        format_func=lambda code: districts[code].get(lang),
-        horizontal=True,
-        key=f"{_START}district",
-    )
-    psu = st.text_input(t("interview.psu", lang), key=f"{_START}psu").strip()
+    # Before district and PSU: the wave decides whether they come from an assignment list.
     wave = st.text_input(t("interview.wave", lang), key=f"{_START}wave").strip()
+    assigned = assignments.progress(wave, questionnaire_id=form_id) if wave else None
+    if assigned is None:
+        # Radio buttons, not a drop-down: a drop-down's text box opens the tablet's keyboard.
+        district = st.radio(
+            t("interview.district", lang),
+            list(districts),
+            index=None,
+            format_func=lambda code: districts[code].get(lang),
+            horizontal=True,
+            key=f"{_START}district",
+        )
+        psu = st.text_input(t("interview.psu", lang), key=f"{_START}psu").strip()
+    else:
+        district, psu = _assigned_psu(assigned, districts, wave, lang)
 
     if st.button(t("interview.start", lang), type="primary", width="stretch", key="start"):
         fields = {
@@ -186,6 +211,40 @@ def _start_screen(user: User, lang: str) -> None:
 
     st.divider()
     _drafts_list(forms, districts, interviewer, lang)
+
+
+def _assigned_psu(
+    assigned: pd.DataFrame, districts: dict[str, Any], wave: str, lang: str
+) -> tuple[str | None, str | None]:
+    """District and PSU picked from the wave's assignment list (with the interviews done in each PSU)."""
+    st.caption(t("interview.assigned_caption", lang, wave=wave, psus=len(assigned)))
+    listed = set(assigned["district"])
+    codes = [code for code in districts if code in listed]  # the districts' usual order
+    # Own keys: the options differ from the free-entry widgets', and so may the wave's list.
+    district = st.radio(
+        t("interview.assigned_district", lang),
+        codes,
+        index=None,
+        format_func=lambda code: districts[code].get(lang),
+        horizontal=True,
+        key=f"{_START}assigned_district_{wave}",
+    )
+    if district is None:
+        return None, None
+    rows = assigned[assigned["district"] == district]
+    labels = {
+        row.psu: t("interview.assigned_psu_option", lang, psu=row.psu, name=row.psu_name, done=row.done,
+                   n=row.interviews)
+        for row in rows.itertuples(index=False)
+    }
+    psu = st.radio(
+        t("interview.assigned_psu", lang),
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        key=f"{_START}assigned_psu_{wave}_{district}",
+    )
+    return district, psu
 
 
 def _start(

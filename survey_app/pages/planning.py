@@ -3,10 +3,11 @@
 The statistician sets the precision (confidence, margin, power), the design effect and the
 response rate; the page shows the interviews each target needs city-wide and in each
 district, allocates a total across districts, and selects communities (PSUs) from an
-uploaded sampling frame by systematic PPS. The downloads carry the field staff's
-assignments with the inclusion probabilities that become the design weights
-(:func:`analysis.sampling.attach_design_weights`). All computing is in
-:mod:`analysis.sampling`; this module only draws.
+uploaded sampling frame by systematic PPS. The selection can be saved as a wave's field
+assignments (:mod:`survey_app.assignments`): the interviewing page then offers those PSUs, and
+the reports take each interview's design weight from them. The downloads carry the same
+assignments with their inclusion probabilities. All computing is in :mod:`analysis.sampling`;
+this module only draws.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import numpy as np
@@ -39,8 +42,10 @@ from analysis.sampling import (
 from analysis.errors import SurveyError
 from analysis.targets import Target, load_targets
 from questionnaires import load_districts
-from survey_app.auth import require_role
+from survey_app.assignments import AssignmentError, AssignmentList, get_assignment_store
+from survey_app.auth import User, authorize, require_role
 from survey_app.i18n import current_language, register, t
+from survey_app.store import default_url
 from survey_app.ui import error_boundary
 
 register(
@@ -208,10 +213,37 @@ register(
             "Design weight = 1 ÷ (P(community) × P(within)).",
         },
         "input_error": {"zh": "输入有误：{detail}", "en": "Please check the input: {detail}"},
+        "save_title": {"zh": "保存为访问任务", "en": "Save as the field assignments"},
+        "save_help": {
+            "zh": "保存后，访问页面按此名单提供抽样单元供访问员选择，结果与报告按其中的入样概率计算设计权数。",
+            "en": "Once saved, the interviewing page offers these sampling units to the interviewers, and the "
+            "results and reports take the design weights from their inclusion probabilities.",
+        },
+        "save_wave": {"zh": "调查轮次", "en": "Survey wave"},
+        "save_none": {"zh": "第 {wave} 轮尚未保存访问任务。", "en": "Wave {wave} has no stored field assignments yet."},
+        "save_exists": {
+            "zh": "第 {wave} 轮已有访问任务：{psus} 个抽样单元、{interviews} 个访问，由 {who} 于 {when} 保存（种子 {seed}）。",
+            "en": "Wave {wave} already has field assignments: {psus} sampling units, {interviews} interviews, "
+            "saved {when} by {who} (seed {seed}).",
+        },
+        "save_replace": {
+            "zh": "替换第 {wave} 轮已保存的访问任务（已录入的访问保留不变）",
+            "en": "Replace the stored assignments of wave {wave} (interviews already entered are kept)",
+        },
+        "save_button": {"zh": "保存为第 {wave} 轮访问任务", "en": "Save as the field assignments of wave {wave}"},
+        "saved": {
+            "zh": "已保存第 {wave} 轮访问任务：{psus} 个抽样单元、{interviews} 个访问。",
+            "en": "Saved the field assignments of wave {wave}: {psus} sampling units, {interviews} interviews.",
+        },
+        "unknown_user": {"zh": "未知", "en": "unknown"},
+        "save_refused": {"zh": "访问任务未保存：", "en": "The field assignments were not saved:"},
     },
 )
 
 _KEY = "_plan_"  # prefix of this page's widget keys
+_SAVED_NOTICE = "_plan_saved_notice"
+# Times are stored in UTC and shown in Nantong's time.
+_LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 # Option value -> text key (full keys, so that tests/survey_app/test_i18n.py finds them).
 _OPTION_TEXTS = {
     "cluster": "planning.deff_cluster",
@@ -255,7 +287,7 @@ class Settings:
 
 def render() -> None:
     """Draw the page."""
-    require_role("statistician")
+    user = require_role("statistician")
     lang = current_language()
     with error_boundary():
         st.title(t("planning.title", lang))
@@ -275,7 +307,7 @@ def render() -> None:
         with tab_allocation:
             allocation = _allocation(settings, districts, required, lang)
         with tab_selection:
-            _selection(settings, districts, frame, allocation, lang)
+            _selection(settings, districts, frame, allocation, user, lang)
 
 
 def _settings(lang: str) -> Settings:
@@ -622,6 +654,7 @@ def _selection(
     districts: pd.DataFrame,
     frame: pd.DataFrame | None,
     allocation: Allocation | None,
+    user: User,
     lang: str,
 ) -> None:
     if frame is None:
@@ -648,6 +681,7 @@ def _selection(
         st.error(t("planning.input_error", lang, detail=exc))
         return
     _show_selection(selection, labels, settings, allocation, lang)
+    _save_assignments(selection, user, lang)
 
 
 def _show_selection(
@@ -702,6 +736,51 @@ def _show_selection(
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{_KEY}download_excel",
     )
+
+
+def _save_assignments(selection: PSUSelection, user: User, lang: str) -> None:
+    """Store the selection as a wave's field assignments; replacing a stored list needs a tick."""
+    store = get_assignment_store(default_url())
+    st.subheader(t("planning.save_title", lang))
+    st.caption(t("planning.save_help", lang))
+    notice = st.session_state.pop(_SAVED_NOTICE, None)
+    if notice:
+        st.success(t("planning.saved", lang, **notice))
+    if f"{_KEY}wave" not in st.session_state:
+        st.session_state[f"{_KEY}wave"] = store.latest_wave() or str(datetime.now(_LOCAL_TIME).year)
+    wave = st.text_input(t("planning.save_wave", lang), key=f"{_KEY}wave").strip()
+    if not wave:
+        return
+    existing = store.get(wave)
+    if existing is None:
+        st.caption(t("planning.save_none", lang, wave=wave))
+        replace = False
+    else:
+        st.warning(_existing_text(existing, lang))
+        # One tick per stored list: after a save, or a replacement by someone else, it starts unticked.
+        replace = st.checkbox(t("planning.save_replace", lang, wave=wave),
+                              key=f"{_KEY}replace_{wave}_{existing.saved_at.timestamp()}")
+    clicked = st.button(t("planning.save_button", lang, wave=wave), type="primary",
+                        disabled=existing is not None and not replace, key=f"{_KEY}save")
+    if not clicked:
+        return
+    authorize(user, "planning")  # the action's permission, not only the page's role
+    upload = st.session_state.get(f"{_KEY}frame")
+    try:
+        saved = store.save(selection.assignments(), wave=wave, seed=selection.seed,
+                           frame_name=getattr(upload, "name", None), saved_by=user.username, replace=replace)
+    except AssignmentError as exc:  # e.g. interviews already stored in PSUs the new list lacks
+        st.error(f"{t('planning.save_refused', lang)} {exc}")
+        return
+    st.session_state[_SAVED_NOTICE] = {"wave": saved.wave, "psus": saved.psus, "interviews": saved.interviews}
+    st.rerun()
+
+
+def _existing_text(existing: AssignmentList, lang: str) -> str:
+    when = existing.saved_at.astimezone(_LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
+    return t("planning.save_exists", lang, wave=existing.wave, psus=existing.psus, interviews=existing.interviews,
+             who=existing.saved_by or t("planning.unknown_user", lang), when=when,
+             seed=existing.seed if existing.seed is not None else "–")
 
 
 def _workbook(selection: PSUSelection, settings: Settings, allocation: Allocation) -> bytes:

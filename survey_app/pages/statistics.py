@@ -7,6 +7,7 @@ The choices are kept for the session and used by every results page. Estimates c
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -19,28 +20,23 @@ from survey_app.charts import forest_plot, verdict_label, weight_histogram
 from survey_app.i18n import current_language, register, t
 from survey_app.margins import (MARGIN_VARIABLES, MarginsError, PopulationMargins, margin_categories,
                                 margins_template, read_margins)
-from survey_app.reporting import ReportSettings, ReportTables
+from survey_app.reporting import DOMAIN_VARIABLES, ReportSettings, ReportTables
 from survey_app.results import (
     CONFIDENCE_LEVELS,
     WEIGHTINGS,
     ResultsSettings,
     choose_wave,
     current_settings,
-    data_version,
-    demo_banner,
-    demo_offer,
     design,
     excel_download,
     current_questionnaires,
     get_margins_store,
     report,
-    report_settings,
-    responses,
+    results_settings,
     save_settings,
-    selected_margins,
-    settings_caption,
     show_chart,
     show_analysis_error,
+    stored_responses,
     weight_summary,
 )
 from survey_app.store import default_url
@@ -89,11 +85,14 @@ register(
         "col_n_eff": {"zh": "有效样本量", "en": "Effective n"},
         "col_p_value": {"zh": "单侧 p 值", "en": "One-sided p"},
         "domains": {"zh": "分域估计", "en": "Domain estimates"},
-        "domains_pick": {"zh": "显示的区域", "en": "Domains shown"},
+        "domains_pick": {"zh": "分域变量", "en": "Domains by"},
         "domains_help": {
-            "zh": "分域为区县（受访者所在区县）；“全市”为总体。",
-            "en": "Domains are the districts (where the respondent lives); the first row is the whole city.",
+            "zh": "按受访者所在区县、性别、年龄段或城乡分域估计；第一行“全市”为总体。所选分域也写入 Excel 报告。",
+            "en": "Estimates by the respondent's district, sex, age group or urban/rural residence; the first row "
+            "is the whole city. The domains chosen also go into the Excel report.",
         },
+        "domain_variable": {"zh": "分域", "en": "Breakdown"},
+        "var_overall": {"zh": "总体", "en": "Overall"},
         "weights": {"zh": "权重分布", "en": "Weight distribution"},
         "weights_questionnaire": {"zh": "问卷", "en": "Questionnaire"},
         "weights_none": {"zh": "此问卷本轮没有同意受访的访问。", "en": "No consenting respondents in this wave."},
@@ -151,7 +150,7 @@ register(
 )
 
 _WIDGETS = {"weighting": "stats_weighting", "rake_variables": "stats_rake", "ci_method": "stats_ci",
-            "level": "stats_level", "margins_id": "stats_margins"}
+            "level": "stats_level", "margins_id": "stats_margins", "domains": "stats_domains"}
 
 
 def render() -> None:
@@ -161,18 +160,13 @@ def render() -> None:
     with error_boundary():
         st.header(t("statistics.title", lang))
         url = default_url()
-        frame = responses(url, data_version(url))
-        if frame.empty:
-            demo_offer(lang)
+        frame = stored_responses(lang)
+        if frame is None:
             _margins_section(url, lang)
             return
-        demo_banner(frame, lang)
         wave = choose_wave(frame, lang, key="statistics_wave")
         _settings_section(url, lang)
-        settings = current_settings()
-        margins = selected_margins(settings, url)
-        used = report_settings(settings, margins)
-        settings_caption(settings, used, margins, lang, where=False)
+        used = results_settings(lang, where=False)
         tables = None
         try:
             with st.spinner(t("results.computing", lang)):
@@ -205,6 +199,7 @@ def _settings_changed() -> None:
         level=state.get(_WIDGETS["level"], old.level),
         wave=old.wave,
         margins_id=state.get(_WIDGETS["margins_id"], old.margins_id),
+        domains=tuple(state.get(_WIDGETS["domains"], old.domains)),
     ))
 
 
@@ -213,8 +208,8 @@ def _settings_section(url: str, lang: str) -> None:
     saved = get_margins_store(url).all()
     ids = [m.id for m in saved]
     for field, key in _WIDGETS.items():
-        if field == "rake_variables":
-            _init(key, list(settings.rake_variables))
+        if field in ("rake_variables", "domains"):
+            _init(key, list(getattr(settings, field)))
         elif field == "margins_id":
             _init(key, settings.margins_id if settings.margins_id in ids else (ids[0] if ids else None))
         else:
@@ -284,23 +279,36 @@ def _number_columns(lang: str) -> dict:
 def _domains(tables: ReportTables, lang: str) -> None:
     st.subheader(t("statistics.domains", lang), anchor=False)
     overview = tables.overview
+    # full width each: four chips do not fit half a tablet's width
     target_id = st.selectbox(t("statistics.target", lang), list(overview.index),
                              format_func=lambda tid: _label(overview.loc[tid], lang), key="statistics_target")
-    domains = tables.domains[target_id]
-    names = domains["domain_zh"] if lang == "zh" else domains["domain_en"]
-    chosen = st.multiselect(t("statistics.domains_pick", lang), list(domains.index), default=list(domains.index),
-                            format_func=lambda d: names[d], key="statistics_domains",
+    chosen = st.multiselect(t("statistics.domains_pick", lang), DOMAIN_VARIABLES, key=_WIDGETS["domains"],
+                            format_func=lambda v: t(f"statistics.var_{v}", lang), on_change=_settings_changed,
                             help=t("statistics.domains_help", lang))
-    part = domains.loc[[d for d in domains.index if d in chosen]]
-    shown = part.assign(name=names[part.index], verdict=[verdict_label(v, lang) for v in part["verdict"]])
-    st.dataframe(shown[["name", "estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_eff", "verdict"]],
-                 hide_index=True, width="stretch",
+    table = domain_table(tables, target_id, chosen, lang)
+    shown = table.drop(columns="domain").assign(verdict=[verdict_label(v, lang) for v in table["verdict"]])
+    st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={**_number_columns(lang), "name": t("statistics.domain", lang),
+                                "variable": t("statistics.domain_variable", lang),
                                 "verdict": t("statistics.verdict", lang)})
-    if len(part):
+    if len(table) > 1:
         row = overview.loc[target_id]
-        show_chart(forest_plot(part.assign(name=names[part.index]), label="name", threshold=row["threshold"],
-                                    statistic=row["statistic"], lang=lang))
+        show_chart(forest_plot(table, label="name", threshold=row["threshold"], statistic=row["statistic"],
+                               lang=lang))
+
+
+def domain_table(tables: ReportTables, target_id: str, variables, lang: str) -> pd.DataFrame:
+    """The overall row and the rows of the chosen domain ``variables`` of one target: ``domain``
+    (the report's key), ``variable`` and ``name`` in ``lang``, the estimates and the verdict."""
+    domains = tables.domains[target_id]
+    part = domains.loc[domains["domain_variable"].isin(["overall", *variables])]
+    return pd.DataFrame({
+        "domain": part.index,
+        "variable": [t(f"statistics.var_{v}", lang) for v in part["domain_variable"]],
+        "name": part["domain_zh" if lang == "zh" else "domain_en"],
+        # the verdict first, so that a tablet shows it without scrolling sideways
+        **{c: part[c] for c in ("verdict", "estimate", "ci_low", "ci_high", "se", "df", "deff", "n", "n_eff")},
+    }).reset_index(drop=True)
 
 
 def _weights(used: ReportSettings, wave: str, lang: str) -> None:
@@ -366,9 +374,7 @@ def _save_upload(url: str, upload, source: str, reference: date, lang: str) -> N
         st.error(head + ("\n\n" + "\n".join(f"- {line.strip()}" for line in rest.splitlines()) if rest else ""))
         return
     saved = get_margins_store(url).save(margins)
-    old = current_settings()
-    save_settings(ResultsSettings(weighting=old.weighting, rake_variables=old.rake_variables,
-                                  ci_method=old.ci_method, level=old.level, wave=old.wave, margins_id=saved.id))
+    save_settings(replace(current_settings(), margins_id=saved.id))
     st.session_state.pop(_WIDGETS["margins_id"], None)
     st.success(t("statistics.saved", lang, id=saved.id))
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import questionnaires
 from questionnaires import Group, Question, Questionnaire, QuestionnaireError, Text, shipped_questionnaires
 from survey_app import interview_flow
+from survey_app.assignments import AssignmentStore, with_design_weights
 from survey_app.i18n import t
 from survey_app.store import ResponseStore
 from tests.survey_app.interview_driver import (
@@ -257,6 +259,69 @@ def test_start_needs_every_field(store):
     assert texts(at, "error") == [t("interview.missing_fields", "en", fields=", ".join(missing))]
     assert "interview" not in at.query_params
     assert store.responses_frame(status="all").empty
+
+
+# A wave's field assignments: two PSUs in Haimen, one in Rugao (weights 1 / (pi_psu * pi_within)).
+ASSIGNED = pd.DataFrame({
+    "district": ["haimen", "haimen", "rugao"],
+    "psu": ["320684001", "320684007", "320682003"],
+    "psu_name": ["东洲社区", "大洪村", "如城社区"],
+    "interviews": [8, 8, 6],
+    "pi_psu": [0.5, 0.25, 1.0],
+    "pi_within": [0.01, 0.02, 0.005],
+    "design_weight": [200.0, 200.0, 200.0],
+    "fpc": [10, 10, 3],
+})
+WAVE = "2026秋"
+
+
+def test_start_screen_offers_the_assigned_psus_with_their_progress(store):
+    AssignmentStore(store.url).save(ASSIGNED, wave=WAVE)
+    form_id = "salt_consumers"
+    for _ in range(2):
+        done = store.start_interview(form_id, "1", interviewer="B02", district="haimen", psu="320684007", wave=WAVE)
+        store.submit(done, {"consent": "no"})
+    # Neither a draft nor another questionnaire's interview counts as done.
+    store.start_interview(form_id, "1", interviewer="B02", district="haimen", psu="320684007", wave=WAVE)
+    other = store.start_interview("telecom_users", "1", interviewer="B02", district="haimen", psu="320684001",
+                                  wave=WAVE)
+    store.submit(other, {"consent": "no"})
+
+    at = open_app()
+    at.radio(key="_start_questionnaire").set_value(form_id).run()
+    assert at.text_input(key="_start_wave").value == WAVE  # the latest list's wave
+    assert not [box for box in at.text_input if box.key == "_start_psu"]
+    assert t("interview.assigned_caption", "zh", wave=WAVE, psus=3) in texts(at, "caption")
+    district = at.radio(key=f"_start_assigned_district_{WAVE}")
+    assert district.options == ["海门区", "如皋市"]  # the listed districts, in the usual order
+    press(at, "start")
+    missing = [t(f"interview.{name}", "zh") for name in ("district", "psu")]
+    assert texts(at, "error") == [t("interview.missing_fields", "zh", fields="、".join(missing))]
+
+    at.radio(key=f"_start_assigned_district_{WAVE}").set_value("haimen").run()
+    psu = at.radio(key=f"_start_assigned_psu_{WAVE}_haimen")
+    assert psu.options == [
+        t("interview.assigned_psu_option", "zh", psu="320684001", name="东洲社区", done=0, n=8),
+        t("interview.assigned_psu_option", "zh", psu="320684007", name="大洪村", done=2, n=8),
+    ]
+    psu.set_value("320684007")
+    press(at, "start")
+    stored = store.get_interview(at.query_params["interview"])
+    assert (stored.wave, stored.district, stored.psu, stored.interviewer) == (WAVE, "haimen", "320684007", "A01")
+    assert dict(stored.answers) == {"district": "haimen"}
+    store.submit(stored.id, {"consent": "no"})
+    weighted = with_design_weights(store.responses_frame(form_id), url=store.url)
+    assert weighted["weight"].tolist() == [200.0] * 3 and weighted["fpc"].tolist() == [10] * 3
+
+
+def test_a_wave_without_assignments_keeps_the_typed_psu(store):
+    AssignmentStore(store.url).save(ASSIGNED, wave=WAVE)
+    at = open_app(lang="en")
+    at.text_input(key="_start_wave").input("2025").run()
+    assert_clean(at)
+    assert not [r for r in at.radio if r.key.startswith("_start_assigned")]
+    iid = start_interview(at, "consumer_environment", district="rugao", psu="村 3")
+    assert (store.get_interview(iid).wave, store.get_interview(iid).psu) == ("2025", "村 3")
 
 
 def test_paused_drafts_are_listed_and_resumed(store):

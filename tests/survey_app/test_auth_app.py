@@ -33,13 +33,6 @@ FORM = "consumer_environment"
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'survey.db'}"
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    return url
-
-
-@pytest.fixture
 def accounts(db_url):
     accounts = Accounts(db_url, hasher=FAST)
     yield accounts

@@ -1,7 +1,8 @@
 """One complete interview through the real app in headless Chromium, at tablet sizes.
 
-Starts ``streamlit run`` on a free localhost port with its own SQLite database, takes the
-``campaign_awareness`` interview on a 768x1024 portrait tablet (with a refresh in the
+Starts ``streamlit run`` on a free localhost port with its own SQLite database holding a wave's field
+assignments, takes the ``campaign_awareness`` interview in an assigned community (picked
+from the list, not typed) on a 768x1024 portrait tablet (with a refresh in the
 middle and a second, 1280x800 landscape session resuming the same interview in English),
 and checks the store holds it exactly once, as answered. Every new browser session (also
 after the refresh) signs in as interviewer T01 first. Screenshots of each size are
@@ -18,10 +19,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from argon2 import PasswordHasher
 
 from questionnaires import shipped_questionnaires
+from survey_app.assignments import AssignmentStore
 from survey_app.auth import Accounts
 from survey_app.i18n import t
 from survey_app.pages import interview as interview_page  # noqa: F401  (registers the page's texts)
@@ -46,6 +49,18 @@ SERVER_START_TIMEOUT = 60  # seconds
 ACTION_TIMEOUT = 20_000  # milliseconds, for each browser action and wait
 FORM = shipped_questionnaires()["campaign_awareness"]
 PASSWORD = "tablet-secret-2026"
+WAVE = "2026"
+# The wave's field assignments: the interview is taken in the second Haimen community.
+ASSIGNED = pd.DataFrame({
+    "district": ["haimen", "haimen", "rugao"],
+    "psu": ["320684001", "320684005", "320682003"],
+    "psu_name": ["东洲社区", "海门 5 村", "如城社区"],
+    "interviews": [15, 15, 15],
+    "pi_psu": [0.4, 0.3, 1.0],
+    "pi_within": [0.01, 0.02, 0.005],
+    "design_weight": [250.0, 1 / 0.006, 200.0],
+    "fpc": [12, 12, 3],
+})
 
 
 def free_port() -> int:
@@ -162,6 +177,8 @@ def test_one_interview_through_the_real_page(server, tmp_path):
     admin = accounts.create_first_administrator("chief", "correct horse battery")
     accounts.create_user(admin, "T01", PASSWORD, ["interviewer"])
     accounts.close()
+    AssignmentStore(db_url).save(ASSIGNED, wave=WAVE, seed=11, saved_by="chief")
+    psu_option = t("interview.assigned_psu_option", "zh", psu="320684005", name="海门 5 村", done=0, n=15)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as playwright:
@@ -181,13 +198,16 @@ def test_one_interview_through_the_real_page(server, tmp_path):
                 '[data-testid="stRadioOption"]'
             ).filter(has_text=FORM.title.zh).click()
             idle(tablet)
-            tablet.get_by_role("radiogroup", name=t("interview.district", "zh")).locator(
+            expect(tablet.get_by_label(t("interview.wave", "zh"))).to_have_value(WAVE)
+            tablet.get_by_role("radiogroup", name=t("interview.assigned_district", "zh")).locator(
                 '[data-testid="stRadioOption"]'
             ).filter(has_text="海门区").click()
             idle(tablet)
-            tablet.get_by_label(t("interview.psu", "zh")).fill("海门 5")
-            tablet.get_by_label(t("interview.psu", "zh")).press("Tab")
+            tablet.get_by_role("radiogroup", name=t("interview.assigned_psu", "zh")).locator(
+                '[data-testid="stRadioOption"]'
+            ).filter(has_text=psu_option).click()
             idle(tablet)
+            snap(tablet, shots / "portrait_assigned.png")
             press(tablet, t("interview.start", "zh"))
 
             on_screen(tablet, "intro")
@@ -259,6 +279,13 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             sign_in(wide)
             wide.get_by_role("heading", name=t("interview.start_title", "zh")).wait_for()
             idle(wide)
+            wide.get_by_role("radiogroup", name=t("interview.assigned_district", "zh")).locator(
+                '[data-testid="stRadioOption"]'
+            ).filter(has_text="海门区").click()
+            idle(wide)
+            # The submitted interview now counts as done in its community.
+            done = t("interview.assigned_psu_option", "zh", psu="320684005", name="海门 5 村", done=1, n=15)
+            wide.get_by_role("radiogroup", name=t("interview.assigned_psu", "zh")).get_by_text(done).wait_for()
             snap(wide, shots / "landscape_start.png")
         finally:
             browser.close()
@@ -268,13 +295,16 @@ def test_one_interview_through_the_real_page(server, tmp_path):
     assert list(frame["interview_id"]) == [interview_id]
     interview = store.get_interview(interview_id)
     assert interview.status == "submitted"
-    assert (interview.interviewer, interview.district, interview.psu) == ("T01", "haimen", "海门 5")
+    assert (interview.interviewer, interview.district, interview.psu, interview.wave) == (
+        "T01", "haimen", "320684005", WAVE,
+    )
     assert dict(interview.answers) == {
         "consent": "yes", "district": "haimen", "urban_rural": "urban", "sex": "female", "age": 45,
         "age_group": "35_49", "heard_campaign": "yes", "info_sources": ["tv_radio", "other"],
         "info_source_other": "社区公告栏", "campaign_agreement": "4", **ratings, "suggestions": "希望多开展抽检",
     }
     assert sorted(path.name for path in shots.iterdir()) == [
-        "landscape_effects_en.png", "landscape_start.png", "portrait_awareness.png", "portrait_effects.png",
+        "landscape_effects_en.png", "landscape_start.png", "portrait_assigned.png", "portrait_awareness.png",
+        "portrait_effects.png",
         "portrait_end.png", "portrait_respondent.png", "portrait_signin.png", "portrait_start.png",
     ]

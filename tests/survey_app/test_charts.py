@@ -18,19 +18,24 @@ from survey_app.charts import (
     verdict_label,
     weight_histogram,
 )
+from survey_app.i18n import t
 from survey_app.reporting import VERDICT_LABELS
 
 
-def layer_data(chart: alt.TopLevelMixin) -> list[list[dict]]:
+def spec_of(chart: alt.TopLevelMixin | dict) -> dict:
+    return chart if isinstance(chart, dict) else chart.to_dict()
+
+
+def layer_data(chart: alt.TopLevelMixin | dict) -> list[list[dict]]:
     """The rows each layer draws, from the Vega-Lite spec (inline datasets)."""
-    spec = chart.to_dict()
+    spec = spec_of(chart)
     datasets = spec.get("datasets", {})
     layers = spec.get("layer", [spec])
     return [datasets[layer["data"]["name"]] for layer in layers]
 
 
-def marks(chart: alt.TopLevelMixin) -> list[str]:
-    spec = chart.to_dict()
+def marks(chart: alt.TopLevelMixin | dict) -> list[str]:
+    spec = spec_of(chart)
     layers = spec.get("layer", [spec])
     return [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers]
 
@@ -65,12 +70,61 @@ def test_target_chart_draws_the_interval_point_and_threshold():
     assert interval[0]["estimate"] == 0.87 and interval[0]["ci_low"] == 0.84 and interval[0]["ci_high"] == 0.90
     assert interval[0]["verdict_text"] == "inconclusive"
     assert threshold == [{"threshold": 0.85}]
-    spec = chart.to_dict()
+    spec = chart
     color = spec["layer"][0]["encoding"]["color"]["scale"]
     assert color["range"][color["domain"].index("inconclusive")] == VERDICT_COLORS["inconclusive"]
     # the axis shows the interval and the threshold, within [0, 1]
     low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     assert 0 <= low < 0.84 and 0.90 < high <= 1
+
+
+def altair_target_chart(row: dict, threshold: float, domain: list[float], fmt: str, lang: str) -> dict:
+    """The same chart built with Altair, as an independent reference of the hand-written spec."""
+    data = pd.DataFrame([row])
+    tooltip = [alt.Tooltip("estimate:Q", title=t("charts.estimate", lang), format=fmt),
+               alt.Tooltip("ci_low:Q", title=t("charts.ci_low", lang), format=fmt),
+               alt.Tooltip("ci_high:Q", title=t("charts.ci_high", lang), format=fmt),
+               alt.Tooltip("verdict_text:N", title=t("charts.verdict", lang)),
+               alt.Tooltip("n:Q", title=t("charts.n", lang))]
+    scale = alt.Scale(domain=domain, zero=False, nice=False)
+    axis = alt.Axis(format=fmt.replace(".1", ".0"), tickCount=6, title=None)
+    color = alt.Color("verdict_text:N", title=t("charts.verdict", lang), legend=None, scale=alt.Scale(
+        domain=[verdict_label(v, lang) for v in VERDICT_COLORS], range=list(VERDICT_COLORS.values())))
+    y = alt.Y("row:N", axis=None, title=None)
+    base = alt.Chart(data)
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
+        color="#37474f", strokeDash=[6, 4], strokeWidth=2).encode(
+        x="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title=t("charts.threshold", lang), format=fmt)])
+    chart = alt.layer(
+        base.mark_rule(strokeWidth=4).encode(x=alt.X("ci_low:Q", scale=scale, axis=axis), x2="ci_high:Q", y=y,
+                                             color=color, tooltip=tooltip),
+        base.mark_point(filled=True, size=110, stroke="white", strokeWidth=1, opacity=1).encode(
+            x=alt.X("estimate:Q", scale=scale, axis=axis), y=y, color=color, tooltip=tooltip),
+        rule).properties(height=70)
+    with alt.theme.enable("none"):
+        return chart.to_dict()
+
+
+def without_dataset_names(spec: dict) -> dict:
+    names = {name: f"d{i}" for i, name in enumerate(spec["datasets"])}
+    return {**spec, "datasets": {names[k]: v for k, v in spec["datasets"].items()},
+            "layer": [{**layer, "data": {"name": names[layer["data"]["name"]]}} for layer in spec["layer"]]}
+
+
+@pytest.mark.parametrize(("values", "statistic", "lang"), [
+    ((0.87, 0.84, 0.90, 0.85, "inconclusive", 640), "proportion", "en"),
+    ((0.95, 0.91, 0.97, 0.85, "met", 305), "proportion", "zh"),
+    ((83.5, 82.5, 84.5, 80.0, "met", 310), "mean", "zh"),
+])
+def test_target_chart_is_the_spec_altair_writes(values, statistic, lang):
+    estimate, low, high, threshold, verdict, n = values
+    spec = target_chart(estimate, low, high, threshold=threshold, verdict=verdict, n=n, statistic=statistic,
+                        lang=lang)
+    row = {"estimate": estimate, "ci_low": low, "ci_high": high, "verdict": verdict, "n": n,
+           "verdict_text": verdict_label(verdict, lang), "row": ""}
+    domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    reference = altair_target_chart(row, threshold, domain, ".1%" if statistic == "proportion" else ".1f", lang)
+    assert without_dataset_names(spec) == without_dataset_names(reference)
 
 
 @settings(max_examples=50, deadline=None)
@@ -82,13 +136,13 @@ def test_target_chart_draws_the_interval_point_and_threshold():
 )
 def test_proportion_axes_always_show_interval_and_threshold(estimate, below, above, threshold):
     low, high = max(0.0, estimate - below), min(1.0, estimate + above)
-    spec = target_chart(estimate, low, high, threshold=threshold, verdict="met", n=10).to_dict()
+    spec = target_chart(estimate, low, high, threshold=threshold, verdict="met", n=10)
     axis_low, axis_high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     assert 0.0 <= axis_low <= min(low, threshold) and max(high, threshold) <= axis_high <= 1.0
 
 
 def test_mean_charts_use_the_units_of_the_question():
-    spec = target_chart(83.2, 81.0, 85.4, threshold=80, verdict="met", n=300, statistic="mean").to_dict()
+    spec = target_chart(83.2, 81.0, 85.4, threshold=80, verdict="met", n=300, statistic="mean")
     low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     assert low < 80 and high > 85.4 and high < 100
     assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == ".0f"

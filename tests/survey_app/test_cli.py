@@ -56,6 +56,23 @@ def test_report_writes_the_workbook_with_the_options_given(db_url, tmp_path, cap
     assert methods["置信区间 Confidence intervals"].startswith("0.9 level; proportions: beta")
 
 
+def test_report_breaks_the_targets_down_by_the_domains_given(db_url, tmp_path, capsys):
+    out = tmp_path / "report.xlsx"
+    assert main(["report", "--db", db_url, "--out", str(out), "--domains", "district", "sex", "urban_rural"]) == 0
+    workbook = load_workbook(out)
+    sheet = workbook[next(n for n in workbook.sheetnames if n.startswith("T01 "))]
+    # the "Domain" column of the target's table, wherever the workbook puts it
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    top = next(i for i, row in enumerate(rows) if "Domain" in row)
+    column = rows[top].index("Domain")
+    domains = [row[column] for row in rows[top + 1:] if row[column] is not None]
+    store = ResponseStore(db_url)
+    expected = report_from_store(store, settings=ReportSettings(domains=("district", "sex", "urban_rural")))
+    store.close()
+    assert domains == expected.domains["consumer_environment_satisfaction"]["domain_en"].tolist()
+    assert domains[-4:] == ["Male", "Female", "Urban", "Rural"]
+
+
 def test_report_of_a_wave_without_interviews_says_no_data(db_url, tmp_path, capsys):
     status = main(["report", "--db", db_url, "--out", str(tmp_path / "r.xlsx"), "--wave", "1999"])
     assert status == 0
@@ -99,6 +116,8 @@ def bad_targets(tmp_path: Path) -> Path:
         (["report", "--out", "{tmp}/r.xlsx", "--level", "abc"], "'abc' is not a number"),
         (["report", "--out", "{tmp}/r.xlsx", "--ci-method", "wald"], "invalid choice: 'wald'"),
         (["report", "--out", "{tmp}/r.xlsx", "--weighting", "ipf"], "invalid choice: 'ipf'"),
+        (["report", "--out", "{tmp}/r.xlsx", "--domains", "gender"], "invalid choice: 'gender'"),
+        (["report", "--out", "{tmp}/r.xlsx", "--db", "{db}", "--domains", "sex"], "include district"),
         (["report", "--out", "{tmp}/r.csv"], "ending in .xlsx"),
         (["report", "--out", "{tmp}/missing/r.xlsx"], "does not exist; create it first"),
         (["report", "--out", "{tmp}/r.xlsx", "--db", "sqlite:///{tmp}/none.db"], "none.db' does not exist"),

@@ -2,20 +2,25 @@
 the numbers shown are the reporting module's."""
 from __future__ import annotations
 
+import io
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import streamlit as st
+from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
 from survey_app.demo import DEMO_WAVES, generate_demo, load_demo
+from survey_app.auth import audit
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
 from survey_app.pages.dashboard import format_value
-from survey_app.reporting import ReportSettings, build_report
+from survey_app.reporting import ReportSettings, build_report, report_from_store
 from survey_app.results import NON_RESIDENT_SURVEYS, ResultsSettings
 from survey_app.store import ResponseStore
 from tests.survey_app.signed_in import signed_in_state
+from tests.survey_app.test_excel_report import sheet_frame
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "dashboard.py"
 TIMEOUT = 120  # the first run computes two waves' reports; CI machines are shared
@@ -120,6 +125,42 @@ def test_the_statisticians_weighting_is_used(demo_url, monkeypatch):
     captions = " ".join(c.value for c in at.caption)
     assert "90% confidence intervals (wilson)" in captions and "raked to population margins" in captions
     assert "for demonstration" in captions
+
+
+def test_the_workbook_is_written_when_downloaded_and_the_export_audited(demo_url, monkeypatch):
+    downloads = []
+
+    def download_button(label, data, **kwargs):  # records what the button would serve
+        downloads.append((data, kwargs))
+        return False
+
+    monkeypatch.setattr(st, "download_button", download_button)
+    open_page(demo_url, monkeypatch)
+    (data, kwargs), = downloads
+    assert callable(data)  # drawing the page writes no workbook; the click does
+    assert kwargs["on_click"] is audit and kwargs["args"][:2] == ("S01", "export")
+    assert kwargs["file_name"].startswith(f"satisfaction_report_{DEMO_WAVES[-1]}_")
+    workbook = load_workbook(io.BytesIO(data()))
+    summary = sheet_frame(workbook["汇总 Summary"], "目标 Target").set_index("目标 Target")
+    overview = expected_report(demo_url, DEMO_WAVES[-1]).overview
+    assert list(summary.index) == list(overview.index)
+    for target_id, row in overview.loc[overview["verdict"] != "no data"].iterrows():
+        assert summary.loc[target_id, "估计值 Estimate"] == pytest.approx(row["estimate"], rel=1e-12)
+    assert any(name.startswith("频数") for name in workbook.sheetnames)  # the full report, with frequencies
+
+
+def test_the_cards_use_the_design_weights_of_stored_assignments(tmp_path, monkeypatch, rng):
+    from tests.survey_app.test_reporting_domains import assigned_survey
+
+    url = f"sqlite:///{tmp_path / 'assigned.db'}"
+    assigned_survey(url, rng)
+    at = open_page(url, monkeypatch)
+    store = ResponseStore(url)
+    weighted = report_from_store(store).overview.loc["tourist_satisfaction_index"]
+    plain = build_report(store.responses_frame()).overview.loc["tourist_satisfaction_index"]
+    store.close()
+    assert weighted["estimate"] != pytest.approx(plain["estimate"], rel=1e-9)  # the weights matter here
+    assert card_values(at) == [format_value(weighted["estimate"], "mean", "en")]  # the only target with data
 
 
 def test_one_wave_has_no_trend(tmp_path, monkeypatch):

@@ -18,7 +18,14 @@ from analysis import OVERALL, SurveyDesign
 from analysis.targets import load_targets, verdict_of
 from questionnaires import load_districts, shipped_questionnaires
 from survey_app.excel import FORMULA_PREFIXES, ExcelReportError, cell_text, sheet_name, write_report
-from survey_app.reporting import ReportError, ReportSettings, build_report, report_from_store
+from survey_app.reporting import (
+    DOMAIN_VARIABLE_LABELS,
+    DOMAIN_VARIABLES,
+    ReportError,
+    ReportSettings,
+    build_report,
+    report_from_store,
+)
 from survey_app.store import ResponseStore
 
 FORMS = shipped_questionnaires()
@@ -167,7 +174,7 @@ def test_target_and_district_sheets_hold_the_domain_estimates(store, workbook, t
     by_district = sheet_frame(workbook["分区县判定 By district"], "目标 Target").set_index("目标 Target")
     for target_id, (overall, domains) in independent_estimates(store).items():
         sheet = workbook[next(n for n in workbook.sheetnames if n.endswith(target_id[:27]))]
-        table = sheet_frame(sheet, "地区").set_index("地区")
+        table = sheet_frame(sheet, "分组变量 Variable").set_index("分组")
         assert table.loc["全市", "估计值 Estimate"] == pytest.approx(overall.loc[OVERALL, "estimate"], rel=1e-12)
         for code, row in domains.iterrows():
             assert table.loc[names[code], "估计值 Estimate"] == pytest.approx(row["estimate"], rel=1e-12)
@@ -176,6 +183,30 @@ def test_target_and_district_sheets_hold_the_domain_estimates(store, workbook, t
             column = next(c for c in by_district.columns if c.startswith(names[code]))
             assert by_district.loc[target_id, column] == pytest.approx(row["estimate"], rel=1e-12)
         assert tables.domains[target_id].loc[OVERALL, "verdict"] == tables.overview.loc[target_id, "verdict"]
+
+
+def test_target_sheet_shows_each_domain_variable_as_a_block(store):
+    settings = ReportSettings(domains=DOMAIN_VARIABLES)
+    tables = report_from_store(store, settings=settings)
+    buffer = io.BytesIO()
+    write_report(tables, buffer)
+    workbook = load_workbook(io.BytesIO(buffer.getvalue()))
+    target_id = "consumer_environment_satisfaction"
+    sheet = workbook[next(n for n in workbook.sheetnames if n.endswith(target_id[:27]))]
+    shown = sheet_frame(sheet, "分组变量 Variable")
+    domains = tables.domains[target_id]
+    assert set(domains["domain_variable"]) == {"overall", *DOMAIN_VARIABLES}
+    labels = [" ".join(DOMAIN_VARIABLE_LABELS[v]) for v in domains["domain_variable"]]
+    assert list(shown["分组变量 Variable"]) == labels and labels[0].startswith("全市")
+    assert list(shown["Domain"]) == list(domains["domain_en"])
+    estimates = shown["估计值 Estimate"].astype(float).to_numpy()
+    assert np.allclose(estimates, domains["estimate"].to_numpy(), rtol=1e-12, equal_nan=True)
+    # a line above the first row of each variable's block, none inside a block
+    header = next(row[0].row for row in sheet.iter_rows(max_col=1) if row[0].value == "分组变量 Variable")
+    firsts = [i for i in range(1, len(domains)) if domains["domain_variable"].iloc[i] != domains["domain_variable"].iloc[i - 1]]
+    lined = [i for i in range(1, len(domains)) if sheet.cell(row=header + 1 + i, column=5).border.top.style == "thin"]
+    assert lined == firsts and len(firsts) == len(DOMAIN_VARIABLES)
+    assert sheet.freeze_panes == f"D{header + 1}"
 
 
 def test_frequency_sheet_holds_the_weighted_frequencies(store, workbook):
@@ -385,3 +416,16 @@ def test_write_report_to_a_path_and_to_a_missing_directory(small_tables, tmp_pat
         write_report(small_tables, tmp_path / "missing" / "report.xlsx")
     with pytest.raises(ExcelReportError, match="ReportTables"):
         write_report(small_tables.overview, io.BytesIO())
+
+
+def test_target_sheet_without_domain_variables_lists_the_domains(small_tables):
+    domains = {target: table.drop(columns=["domain_variable", "domain_code"])
+               for target, table in small_tables.domains.items()}
+    buffer = io.BytesIO()
+    write_report(dataclasses.replace(small_tables, domains=domains), buffer)
+    workbook = load_workbook(io.BytesIO(buffer.getvalue()))
+    (target_id, table), = domains.items()
+    sheet = workbook[next(n for n in workbook.sheetnames if n.endswith(target_id[:27]))]
+    shown = sheet_frame(sheet, "分组")
+    assert list(shown.columns[:2]) == ["分组", "Domain"] and list(shown["分组"]) == list(table["domain_zh"])
+    assert sheet.freeze_panes.startswith("C")

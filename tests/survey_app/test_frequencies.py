@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from questionnaires import load_districts, shipped_questionnaires
 from survey_app.demo import DEMO_WAVES, load_demo
 from survey_app.i18n import t
-from survey_app.reporting import ReportSettings, build_report
-from survey_app.results import frequency_table, respondent_design
+from survey_app.reporting import ReportSettings, build_report, respondent_designs
+from survey_app.results import frequency_table
 from survey_app.store import ResponseStore
 from tests.survey_app.signed_in import signed_in_state
 
@@ -34,6 +34,10 @@ def demo_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def latest(demo_url) -> pd.DataFrame:
     return ResponseStore(demo_url).responses_frame(wave=LATEST)
+
+
+def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: ReportSettings):
+    return respondent_designs(frame, settings=settings)[questionnaire_id]
 
 
 def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:

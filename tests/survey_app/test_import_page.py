@@ -7,37 +7,20 @@ so the reference for a clean import is that database; problems are planted in kn
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 
 from survey_app import importer
-from survey_app.auth import Accounts
 from survey_app.i18n import t
 from survey_app.importer import PROBLEM_COLUMNS, read_responses
 from survey_app.pages.import_responses import problem_report
 from survey_app.store import ResponseStore
-from tests.survey_app.review_helpers import FAST, FORMS, clean, make_interviews, make_users, open_page, stored, texts
+from tests.survey_app.review_helpers import FORMS, clean, make_interviews, open_page, stored, texts
 
 PAGE = "pages/import_responses.py"
 FORM = "consumer_environment"
-
-
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'survey.db'}"
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    return url
-
-
-@pytest.fixture
-def accounts(db_url) -> Accounts:
-    accounts = Accounts(db_url, hasher=FAST)
-    make_users(accounts)
-    yield accounts
-    accounts.close()
 
 
 @pytest.fixture

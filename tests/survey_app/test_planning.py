@@ -25,7 +25,9 @@ from analysis.sampling import (
     select_psus,
 )
 from questionnaires import load_districts
+from survey_app.assignments import AssignmentStore
 from survey_app.i18n import t
+from survey_app.store import ResponseStore
 from tests.survey_app.signed_in import signed_in_state
 
 APP = Path(__file__).parent.parent.parent / "survey_app" / "app.py"
@@ -83,6 +85,24 @@ def frame_csv(rng: np.random.Generator, *, names: str = "zh") -> bytes:
             rows.append({"区县": getattr(choice.label, names), "社区编码": f"32{d:02d}{i:04d}",
                          "社区名称": f"社区{i}", "户数": int(rng.integers(300, 6000))})
     return pd.DataFrame(rows).to_csv(index=False).encode("utf-8")
+
+
+def replace_box(at: AppTest):
+    """The tick that confirms replacing a wave's stored assignments (its key names the stored list)."""
+    boxes = [box for box in at.checkbox if box.key.startswith("_plan_replace_")]
+    assert len(boxes) == 1
+    return boxes[0]
+
+
+def expected_assignments(content: bytes, seed: int) -> pd.DataFrame:
+    """The library's selection for the page's defaults (proportional allocation of 2,400, 15 per PSU)."""
+    frame = check_frame(read_frame(content, filename="frame.csv"), district="区县", psu="社区编码",
+                        psu_name="社区名称", size="户数")
+    frame["district"] = frame["district"].map({c.label.zh: c.name for c in DISTRICTS})
+    allocation = allocate(pd.DataFrame({"code": [c.name for c in DISTRICTS], "population": POPULATIONS}),
+                          "code", "population", total=2400)
+    psus = {code: math.ceil(n / 15) for code, n in allocation.as_dict().items()}
+    return select_psus(frame, psus=psus, interviews_per_psu=15, seed=seed, units="units").assignments()
 
 
 def test_city_and_district_sample_sizes_are_the_library_values() -> None:
@@ -152,19 +172,67 @@ def test_selection_from_an_uploaded_frame(rng: np.random.Generator) -> None:
     # The column mapping is guessed from the Chinese headers.
     assert at.selectbox(key="_plan_col_size").value == "户数"
     shown = table_with(at, "design_weight")
-
-    frame = check_frame(read_frame(content, filename="frame.csv"), district="区县", psu="社区编码",
-                        psu_name="社区名称", size="户数")
-    frame["district"] = frame["district"].map({c.label.zh: c.name for c in DISTRICTS})
-    allocation = allocate(pd.DataFrame({"code": [c.name for c in DISTRICTS], "population": POPULATIONS}),
-                          "code", "population", total=2400)
-    psus = {code: math.ceil(n / 15) for code, n in allocation.as_dict().items()}
-    expected = select_psus(frame, psus=psus, interviews_per_psu=15, seed=77, units="units").assignments()
+    expected = expected_assignments(content, 77)
     labels = {c.name: c.label.zh for c in DISTRICTS}
     pd.testing.assert_frame_equal(
         shown.reset_index(drop=True), expected.assign(district=expected["district"].map(labels)), check_dtype=False
     )
     assert len(at.get("download_button")) == 3  # template, CSV and Excel
+
+
+def test_selection_is_saved_as_a_waves_assignments(rng: np.random.Generator) -> None:
+    at = open_page(populations=POPULATIONS)
+    content = frame_csv(rng)
+    at.file_uploader(key="_plan_frame").upload("frame.csv", content, "text/csv").run()
+    at.number_input(key="_plan_seed").set_value(77).run()
+    at.text_input(key="_plan_wave").input("2027").run()
+    assert_clean(at)
+    assert t("planning.save_none", "zh", wave="2027") in [c.value for c in at.caption]
+    at.button(key="_plan_save").click().run()
+    assert_clean(at)
+    store = AssignmentStore(os.environ["SURVEY_DB_URL"])
+    saved = store.get("2027")
+    first = expected_assignments(content, 77)
+    pd.testing.assert_frame_equal(saved.table, first, check_exact=True)
+    assert (saved.seed, saved.frame_name, saved.saved_by) == (77, "frame.csv", "S01")
+    assert [s.value for s in at.success] == [
+        t("planning.saved", "zh", wave="2027", psus=len(first), interviews=int(first["interviews"].sum()))
+    ]
+
+    # A second selection does not replace the stored one without the tick.
+    at.number_input(key="_plan_seed").set_value(78).run()
+    assert_clean(at)
+    assert len(at.warning) == 1 and "S01" in at.warning[0].value and "77" in at.warning[0].value
+    assert at.button(key="_plan_save").disabled
+    replace_box(at).check().run()
+    at.button(key="_plan_save").click().run()
+    assert_clean(at)
+    pd.testing.assert_frame_equal(store.get("2027").table, expected_assignments(content, 78), check_exact=True)
+    assert store.get("2027").seed == 78
+    assert not replace_box(at).value and at.button(key="_plan_save").disabled  # the next one needs a new tick
+
+
+def test_a_replacement_that_drops_interviewed_psus_is_refused(rng: np.random.Generator) -> None:
+    url = os.environ["SURVEY_DB_URL"]
+    content = frame_csv(rng)
+    first, second = expected_assignments(content, 77), expected_assignments(content, 78)
+    store = AssignmentStore(url)
+    store.save(first, wave="2027", seed=77)
+    dropped = first.merge(second[["district", "psu"]], how="left", indicator=True)
+    district, psu = dropped.loc[dropped["_merge"] == "left_only", ["district", "psu"]].iloc[0]
+    responses = ResponseStore(url)
+    iid = responses.start_interview("consumer_environment", "1", interviewer="A01", district=district, psu=psu,
+                                    wave="2027")
+    at = open_page(lang="en", populations=POPULATIONS)
+    at.file_uploader(key="_plan_frame").upload("frame.csv", content, "text/csv").run()
+    at.number_input(key="_plan_seed").set_value(78).run()
+    at.text_input(key="_plan_wave").input("2027").run()
+    replace_box(at).check().run()
+    at.button(key="_plan_save").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith(t("planning.save_refused", "en"))
+    assert iid in at.error[0].value
+    pd.testing.assert_frame_equal(store.get("2027").table, first, check_exact=True)
 
 
 def test_frame_with_english_names_and_a_bad_row(rng: np.random.Generator) -> None:

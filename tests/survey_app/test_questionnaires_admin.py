@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -13,29 +12,13 @@ import streamlit as st
 
 from questionnaires import Text
 from questionnaires.xlsform import read_xlsform, write_xlsform
-from survey_app.auth import Accounts
 from survey_app.i18n import t
 from survey_app.review import QuestionnaireLibrary
 from survey_app.store import ResponseStore
-from tests.survey_app.review_helpers import FAST, FORMS, clean, make_users, open_page, texts
+from tests.survey_app.review_helpers import FORMS, clean, open_page, texts
 
 PAGE = "pages/questionnaires_admin.py"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'survey.db'}"
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    return url
-
-
-@pytest.fixture
-def accounts(db_url) -> Accounts:
-    accounts = Accounts(db_url, hasher=FAST)
-    make_users(accounts)
-    yield accounts
-    accounts.close()
 
 
 def workbook(form) -> bytes:

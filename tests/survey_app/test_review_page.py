@@ -9,7 +9,6 @@ import dataclasses
 import io
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -26,25 +25,10 @@ from survey_app.pages.review import (
 )
 from survey_app.review import check_quality
 from survey_app.store import ResponseStore
-from tests.survey_app.review_helpers import FAST, FORMS, clean, make_interviews, make_users, open_page, stored, texts
+from tests.survey_app.review_helpers import FORMS, clean, make_interviews, open_page, stored, texts
 
 PAGE = "pages/review.py"
 FORM = "consumer_environment"
-
-
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'survey.db'}"
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    return url
-
-
-@pytest.fixture
-def accounts(db_url) -> Accounts:
-    accounts = Accounts(db_url, hasher=FAST)
-    make_users(accounts)
-    yield accounts
-    accounts.close()
 
 
 @pytest.fixture

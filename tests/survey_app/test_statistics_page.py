@@ -16,8 +16,8 @@ from analysis import SurveyDesign
 from survey_app.demo import DEMO_WAVES, demo_margins, load_demo
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
-from survey_app.reporting import ReportSettings, build_report
-from survey_app.results import NON_RESIDENT_SURVEYS, respondent_design, weight_summary
+from survey_app.reporting import ReportSettings, build_report, respondent_designs
+from survey_app.results import NON_RESIDENT_SURVEYS, weight_summary
 from survey_app.store import ResponseStore
 from tests.survey_app.signed_in import signed_in_state
 
@@ -81,6 +81,27 @@ def test_estimates_are_the_reporting_numbers(demo_url, monkeypatch):
     assert len(domains) == 9 and domains["estimate"].iloc[0] == overview["estimate"].iloc[0]
 
 
+def test_domains_by_sex_are_the_reporting_rows(demo_url, monkeypatch):
+    at = open_page(demo_url, monkeypatch)
+    at.multiselect(key="stats_domains").set_value(["district", "sex"]).run()
+    clean(at)
+    assert at.session_state["results_settings"].domains == ("district", "sex")  # shared with the other pages
+    report = build_report(ResponseStore(demo_url).responses_frame(wave=LATEST), wave=LATEST,
+                          settings=ReportSettings(domains=("district", "sex")))
+    expected = report.domains[report.overview.index[0]]
+    shown = at.dataframe[1].value
+    assert list(shown["name"]) == list(expected["domain_en"])
+    assert list(shown.loc[shown["variable"] == "Sex", "name"]) == ["Male", "Female"]
+    for column in ("estimate", "ci_low", "ci_high", "df", "deff", "n", "n_eff"):
+        np.testing.assert_array_equal(shown[column].to_numpy(float), expected[column].to_numpy(float), err_msg=column)
+    # sex alone: the whole city and the two sexes; the report still has the districts (dashboard, workbook)
+    at.multiselect(key="stats_domains").set_value(["sex"]).run()
+    clean(at)
+    shown = at.dataframe[1].value
+    assert list(shown["variable"]) == ["Overall", "Sex", "Sex"]
+    assert shown["estimate"].iloc[1] == expected.loc["sex:male", "estimate"]
+
+
 def test_raking_to_the_saved_margins(demo_url, monkeypatch):
     at = open_page(demo_url, monkeypatch)
     at.radio(key="stats_weighting").set_value("rake").run()
@@ -111,8 +132,9 @@ def test_weight_distribution_of_the_raked_design(demo_url, monkeypatch):
     table = at.dataframe[2].value
     shown = dict(zip(table[t("statistics.stat", "en")], table[t("statistics.value", "en")]))
     frame = ResponseStore(demo_url).responses_frame(wave=LATEST)
-    design = respondent_design(frame, "consumer_environment", ReportSettings(
-        weighting="rake", margins=MarginsStore(demo_url).latest().rake_margins(), calibrate=resident_surveys()))
+    design = respondent_designs(frame, settings=ReportSettings(
+        weighting="rake", margins=MarginsStore(demo_url).latest().rake_margins(),
+        calibrate=resident_surveys()))["consumer_environment"]
     weights = design.weights
     # raked weights add up to the population and vary
     assert shown[t("statistics.w_n", "en")] == f"{len(weights)}"
@@ -188,7 +210,7 @@ def test_weight_summary_is_scale_invariant_in_its_shape(rng):
     assert scaled["median"] == pytest.approx(one["median"] * 1234.5, rel=1e-12)
 
 
-def test_respondent_design_matches_the_report(demo_url):
+def test_the_reports_designs_carry_its_weights(demo_url):
     frame = ResponseStore(demo_url).responses_frame(wave=LATEST)
     margins = MarginsStore(demo_url).latest()
     for used in (ReportSettings(), ReportSettings(weighting="poststratify",
@@ -196,7 +218,7 @@ def test_respondent_design_matches_the_report(demo_url):
                                                   calibrate=resident_surveys())):
         report = build_report(frame, settings=used, wave=LATEST)
         for qid in ("consumer_environment", "tourist_satisfaction"):
-            design = respondent_design(frame, qid, used)
+            design = report.designs[qid]
             freq = report.frequencies[qid]
             sex = freq.loc[freq["question"] == "sex"].set_index("code")["estimate"]
             shares = design.weights.groupby(design.data["sex"]).sum() / design.weights.sum()

@@ -24,8 +24,11 @@ from survey_app.store import (
     InterviewNotFoundError,
     InvalidArgumentError,
     ResponseStore,
+    database_engine,
     default_url,
+    display_url,
 )
+from tests.survey_app.store_reference import assert_same_frame, mixed_store, reference_frame
 
 PROJECT_ROOT = Path(__file__).parent.parent.parent
 FORM = "consumer_environment"
@@ -112,6 +115,21 @@ def test_corrupt_database_file_is_a_database_error(tmp_path):
     path.write_bytes(b"this is not an SQLite database" * 100)
     with pytest.raises(DatabaseError, match="corrupt.db"):
         ResponseStore(f"sqlite:///{path}")
+
+
+def test_public_engine_factory_and_masked_url(tmp_path):
+    path = tmp_path / "other" / "tables.db"
+    engine = database_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    engine.dispose()
+    assert path.parent.is_dir()
+    with pytest.raises(InvalidArgumentError, match="not-a-url"):
+        database_engine("not-a-url")
+    shown = display_url("postgresql+psycopg://survey:s3cret@db.example/survey")
+    assert "s3cret" not in shown and shown.startswith("postgresql+psycopg://survey:") and "db.example" in shown
+    assert display_url("::nonsense") == "<invalid URL>"
 
 
 # -- drafts, answers and screens -----------------------------------------------------------
@@ -334,6 +352,29 @@ def test_updated_at_follows_every_change(db_url):
     assert store.get_interview(iid).started_at == first
 
 
+def test_data_version_changes_with_every_stored_change(db_url):
+    clock = Clock(datetime(2026, 5, 1, tzinfo=timezone.utc))
+    store = ResponseStore(db_url, clock=clock)
+    versions = [store.data_version()]
+    iid = start(store)
+    versions.append(store.data_version())
+    store.save_answer(iid, "consent", "yes")
+    versions.append(store.data_version())
+    store.submit(iid, {"consent": "yes"})
+    versions.append(store.data_version())
+    store.set_status(iid, "approved", reason=None, expected="submitted")
+    versions.append(store.data_version())
+    assert len(set(versions)) == len(versions)
+    assert [count for count, _ in versions] == [0, 1, 1, 1, 1]
+    # reading changes nothing, and a second store on the same database sees the same version
+    store.responses_frame()
+    assert ResponseStore(db_url).data_version() == versions[-1]
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        count, last = conn.execute("SELECT COUNT(*), MAX(updated_at) FROM interviews").fetchone()
+    assert versions[-1][0] == count and datetime.fromisoformat(versions[-1][1]).replace(tzinfo=None) == \
+        datetime.fromisoformat(last)
+
+
 # -- responses_frame ----------------------------------------------------------------------
 
 
@@ -403,6 +444,24 @@ def test_answers_outside_the_questionnaire_keep_a_column(store):
     assert frame["aa_number"].iloc[0] == 5.0
 
 
+def test_responses_frame_is_the_obvious_construction_on_a_mixed_store():
+    store = ResponseStore("sqlite://", clock=Clock(datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)))
+    mixed_store(store)
+    checked = 0
+    selections = [(None, None), (FORM, None), ("tourist_satisfaction", "2026"), (None, "2028"),
+                  ("not_shipped", None), ("no_interviews", None)]
+    for status in ("submitted", "draft", "approved", "rejected", "voided", "all"):
+        for questionnaire_id, wave in selections:
+            frame = store.responses_frame(questionnaire_id, status, wave=wave)
+            assert_same_frame(frame, reference_frame(store, questionnaire_id, status, wave))
+            checked += len(frame)
+    assert checked > 40
+    frame = store.responses_frame(FORM)
+    assert frame["age"].dtype == object and frame["district"].dtype == object  # wrong types kept as stored
+    assert frame["aa_number"].dtype == np.float64 and frame["zz_mixed"].dtype == object
+    assert store.responses_frame(FORM, wave="2028")["district"].tolist() == [7]
+
+
 def test_interview_to_frame_and_summary(store):
     iid = start(store)
     store.save_answers(iid, {"consent": "yes", "complaint_channels": ["other"]})
@@ -430,6 +489,21 @@ answer_values = st.one_of(
     st.lists(codes, max_size=5, unique=True),
 )
 answer_sets = st.dictionaries(codes, answer_values, max_size=8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(answers=st.lists(answer_sets, min_size=1, max_size=4), drafts=st.integers(0, 2))
+def test_responses_frame_agrees_with_the_obvious_construction(answers, drafts):
+    store = ResponseStore("sqlite://")  # in memory: many examples
+    for number, answer_set in enumerate(answers):
+        iid = start(store, questionnaire_id=(FORM, "telecom_users")[number % 2])
+        store.submit(iid, answer_set)
+    for _ in range(drafts):
+        store.save_answers(start(store), answers[0])
+    for status in ("submitted", "all"):
+        assert_same_frame(store.responses_frame(status=status), reference_frame(store, status=status))
+    assert_same_frame(store.responses_frame(FORM, "draft"), reference_frame(store, FORM, "draft"))
+    store.close()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

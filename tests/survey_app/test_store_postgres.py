@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from survey_app.auth import Accounts, AuthenticationError, SetupError
 from survey_app.store import DatabaseError, InvalidArgumentError, ResponseStore
+from tests.survey_app.store_reference import assert_same_frame, mixed_store, reference_frame
 
 FORM = "consumer_environment"
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -104,6 +105,21 @@ def test_the_same_fieldwork_gives_the_same_results_on_both_databases(tmp_path, p
     # The stored JSON documents are the same text, character for character.
     assert raw["postgresql"] == raw["sqlite"]
     assert len(pg_frame) == 6 and set(pg_frame["status"]) == {"submitted", "voided", "draft"}
+
+
+def test_responses_frame_and_data_version_on_postgresql(postgres_url):
+    store = ResponseStore(postgres_url, clock=Clock())
+    assert store.data_version() == (0, "None")
+    mixed_store(store)
+    for status in ("submitted", "draft", "all"):
+        for questionnaire_id in (None, FORM):
+            assert_same_frame(store.responses_frame(questionnaire_id, status),
+                              reference_frame(store, questionnaire_id, status))
+    (count, last), = pg_rows(postgres_url, "SELECT COUNT(*), MAX(updated_at) FROM interviews")
+    assert store.data_version() == (count, str(last.astimezone(timezone.utc)))
+    store.save_answer(store.drafts("A01")[0].id, "age", 34)
+    assert store.data_version() != (count, str(last.astimezone(timezone.utc)))
+    store.close()
 
 
 def test_postgresql_keeps_times_as_utc_timestamptz(postgres_url):
