@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from analysis import CI_METHODS, LONELY_PSU_OPTIONS, OVERALL, SurveyDesign
 from analysis.targets import (
@@ -41,6 +39,7 @@ from analysis.targets import (
     target_indicator,
 )
 from survey_app.errors import SurveyAppError
+from survey_app.store import display_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import Questionnaire
@@ -294,7 +293,7 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     if contact_details == "remove":
         responses = minimise_personal_data(responses, questionnaires)
     return build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
-                        extracted_at=extracted_at, source=_without_password(store.url), wave=wave,
+                        extracted_at=extracted_at, source=display_url(store.url), wave=wave,
                         exclusions=excluded_interviews(store, wave=wave))
 
 
@@ -328,13 +327,6 @@ def with_stored_design_weights(responses: pd.DataFrame, *, url: str) -> pd.DataF
         return responses
     # back in the order of the responses
     return pd.concat(parts).iloc[np.argsort(np.concatenate(positions), kind="stable")]
-
-
-def _without_password(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid URL>"
 
 
 def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = None,
