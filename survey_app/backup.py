@@ -274,7 +274,25 @@ def restore_database(
                 f"restoring into {target_path} failed: {exc}. The database was not changed (SQLite's backup copy "
                 f"is all or nothing); the safety backup is {safety.path}"
             ) from exc
+    _complete_schema(url)
     return RestoreResult(plan=plan, safety_backup=safety)
+
+
+def _complete_schema(url: str | None) -> None:
+    """Give the restored database the tables that its version predates.
+
+    Each store creates and upgrades its tables when opened; the running app's stores opened
+    theirs before the restore, so without this a backup made before, say, field assignments
+    existed would leave those pages failing until the app is restarted.
+    """
+    from survey_app.assignments import AssignmentStore
+    from survey_app.auth import Accounts
+    from survey_app.margins import MarginsStore
+    from survey_app.review import QuestionnaireLibrary
+    from survey_app.store import ResponseStore
+
+    for open_store in (ResponseStore, Accounts, MarginsStore, AssignmentStore, QuestionnaireLibrary):
+        open_store(url).close()
 
 
 class _backup_file:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from survey_app.backup import BackupError, backup_bytes, backup_database, plan_restore, restore_database, sqlite_path
+from survey_app.assignments import AssignmentStore
+from survey_app.margins import MarginsStore
 from survey_app.store import ResponseStore
 
 FORM = "consumer_environment"
@@ -120,6 +122,28 @@ def test_restore_brings_back_exactly_the_backup_and_keeps_a_safety_copy(db_url, 
     with sqlite3.connect(sqlite_path(db_url)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     store.close()
+
+
+def test_a_backup_older_than_a_table_leaves_the_running_stores_working(db_url, tmp_path):
+    # a backup made when the database had only interviews (before margins and field assignments)
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    old_store = ResponseStore(old)
+    submit_one(old_store, 1)
+    old_store.close()
+    with sqlite3.connect(sqlite_path(old)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "field_assignments" not in tables and "population_margins" not in tables
+
+    store = ResponseStore(db_url)
+    assignments = AssignmentStore(db_url)  # opened by the running app before the restore
+    assert assignments.waves() == []
+    restore_database(sqlite_path(old).read_bytes(), safety_directory=tmp_path / "safety", url=db_url)
+
+    assert assignments.waves() == []  # the table is back, empty as in the backup
+    assert MarginsStore(db_url).latest() is None
+    assert {i.id for i in store.interviews(status="all")} == set(read_interviews(sqlite_path(old)))
+    store.close()
+    assignments.close()
 
 
 def test_backup_bytes_for_the_download_button(db_url):
