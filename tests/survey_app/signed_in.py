@@ -1,7 +1,12 @@
 """Browser-session state of a signed-in user, for AppTests of pages that require a role."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from argon2 import PasswordHasher
+from streamlit.testing.v1 import AppTest
 
 from survey_app.auth import Accounts, AuthenticationError, session_state_for
 
@@ -26,3 +31,19 @@ def signed_in_state(url: str, role: str = "statistician", username: str = "S01")
     finally:
         accounts.close()
     return session_state_for(session)
+
+
+def open_results_page(page: Path, url: str, monkeypatch: pytest.MonkeyPatch, *, lang: str = "en",
+                      settings: Any = None, timeout: float = 120) -> AppTest:
+    """Run the page file ``page`` on the database at ``url`` as a signed-in statistician
+    (with the results ``settings`` in the session, when given); fail on a traceback."""
+    monkeypatch.setenv("SURVEY_DB_URL", url)
+    at = AppTest.from_file(str(page), default_timeout=timeout)
+    at.query_params["lang"] = lang
+    for key, value in signed_in_state(url).items():
+        at.session_state[key] = value
+    if settings is not None:
+        at.session_state["results_settings"] = settings
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

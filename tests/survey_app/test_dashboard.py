@@ -11,7 +11,7 @@ import streamlit as st
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from survey_app.demo import DEMO_WAVES, generate_demo, load_demo
+from survey_app.demo import DEMO_WAVES, generate_demo
 from survey_app.auth import audit
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
@@ -19,34 +19,15 @@ from survey_app.pages.dashboard import format_value
 from survey_app.reporting import ReportSettings, build_report, report_from_store
 from survey_app.results import NON_RESIDENT_SURVEYS, ResultsSettings
 from survey_app.store import ResponseStore
-from tests.survey_app.signed_in import signed_in_state
+from tests.survey_app.signed_in import open_results_page
 from tests.survey_app.test_excel_report import sheet_frame
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "dashboard.py"
 TIMEOUT = 120  # the first run computes two waves' reports; CI machines are shared
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    """A database with the demo data set."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'survey.db'}"
-    store = ResponseStore(url)
-    load_demo(store)
-    store.close()
-    return url
-
-
 def open_page(url: str, monkeypatch, *, lang: str = "en", settings: ResultsSettings | None = None) -> AppTest:
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    for key, value in signed_in_state(url).items():
-        at.session_state[key] = value
-    if settings is not None:
-        at.session_state["results_settings"] = settings
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_results_page(PAGE, url, monkeypatch, lang=lang, settings=settings, timeout=TIMEOUT)
 
 
 def expected_report(url: str, wave: str, settings: ReportSettings | None = None):

@@ -9,12 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from questionnaires import load_districts, shipped_questionnaires
-from survey_app.demo import DEMO_WAVES, load_demo
+from survey_app.demo import DEMO_WAVES
 from survey_app.i18n import t
 from survey_app.reporting import ReportSettings, build_report, respondent_designs
 from survey_app.results import frequency_table
 from survey_app.store import ResponseStore
-from tests.survey_app.signed_in import signed_in_state
+from tests.survey_app.signed_in import open_results_page
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "frequencies.py"
 TIMEOUT = 120
@@ -22,13 +22,14 @@ LATEST = DEMO_WAVES[-1]
 FORMS = shipped_questionnaires()
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('frequencies') / 'survey.db'}"
-    store = ResponseStore(url)
-    load_demo(store)
-    store.close()
-    return url
+def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
+    return clean(open_results_page(PAGE, url, monkeypatch, lang=lang, timeout=TIMEOUT))
+
+
+def clean(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +39,6 @@ def latest(demo_url) -> pd.DataFrame:
 
 def respondent_design(frame: pd.DataFrame, questionnaire_id: str, settings: ReportSettings):
     return respondent_designs(frame, settings=settings)[questionnaire_id]
-
-
-def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    for key, value in signed_in_state(url).items():
-        at.session_state[key] = value
-    at.run()
-    return clean(at)
-
-
-def clean(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def tabled(form_id: str) -> list[str]:

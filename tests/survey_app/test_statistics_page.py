@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import SurveyDesign
-from survey_app.demo import DEMO_WAVES, demo_margins, load_demo
+from survey_app.demo import DEMO_WAVES, demo_margins
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
 from survey_app.reporting import ReportSettings, build_report, respondent_designs
 from survey_app.results import NON_RESIDENT_SURVEYS, weight_summary
 from survey_app.store import ResponseStore
-from tests.survey_app.signed_in import signed_in_state
+from tests.survey_app.signed_in import open_results_page
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "statistics.py"
 TIMEOUT = 120
@@ -27,23 +27,8 @@ LATEST = DEMO_WAVES[-1]
 NUMBERS = ["estimate", "se", "ci_low", "ci_high", "threshold", "df", "deff", "n", "n_eff", "p_value"]
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('statistics') / 'survey.db'}"
-    store = ResponseStore(url)
-    load_demo(store)
-    store.close()
-    return url
-
-
 def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
-    monkeypatch.setenv("SURVEY_DB_URL", url)
-    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
-    at.query_params["lang"] = lang
-    for key, value in signed_in_state(url).items():
-        at.session_state[key] = value
-    at.run()
-    return clean(at)
+    return clean(open_results_page(PAGE, url, monkeypatch, lang=lang, timeout=TIMEOUT))
 
 
 def clean(at: AppTest) -> AppTest:
