@@ -47,3 +47,10 @@ def open_results_page(page: Path, url: str, monkeypatch: pytest.MonkeyPatch, *, 
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def shows_no_error(at: AppTest) -> AppTest:
+    """The run showed neither a traceback nor an error message."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at

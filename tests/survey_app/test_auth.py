@@ -52,11 +52,6 @@ class Clock:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'survey.db'}"
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

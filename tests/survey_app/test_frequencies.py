@@ -14,7 +14,7 @@ from survey_app.i18n import t
 from survey_app.reporting import ReportSettings, build_report, respondent_designs
 from survey_app.results import frequency_table
 from survey_app.store import ResponseStore
-from tests.survey_app.signed_in import open_results_page
+from tests.survey_app.signed_in import open_results_page, shows_no_error as clean
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "frequencies.py"
 TIMEOUT = 120
@@ -24,12 +24,6 @@ FORMS = shipped_questionnaires()
 
 def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
     return clean(open_results_page(PAGE, url, monkeypatch, lang=lang, timeout=TIMEOUT))
-
-
-def clean(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import dataclasses
 import io
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -43,11 +42,6 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(minutes=1)
         return self.now
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'survey.db'}"
 
 
 @pytest.fixture

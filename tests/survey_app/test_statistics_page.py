@@ -19,7 +19,7 @@ from survey_app.margins import MarginsStore
 from survey_app.reporting import ReportSettings, build_report, respondent_designs
 from survey_app.results import NON_RESIDENT_SURVEYS, weight_summary
 from survey_app.store import ResponseStore
-from tests.survey_app.signed_in import open_results_page
+from tests.survey_app.signed_in import open_results_page, shows_no_error as clean
 
 PAGE = Path(__file__).parent.parent.parent / "survey_app" / "pages" / "statistics.py"
 TIMEOUT = 120
@@ -29,12 +29,6 @@ NUMBERS = ["estimate", "se", "ci_low", "ci_high", "threshold", "df", "deff", "n"
 
 def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
     return clean(open_results_page(PAGE, url, monkeypatch, lang=lang, timeout=TIMEOUT))
-
-
-def clean(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def estimates_shown(at: AppTest) -> pd.DataFrame:

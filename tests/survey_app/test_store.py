@@ -46,11 +46,6 @@ class Clock:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'survey.db'}"
-
-
-@pytest.fixture
 def store(db_url: str):
     store = ResponseStore(db_url)
     yield store
