@@ -43,7 +43,10 @@ cells once -- one ``np.bincount`` per sum over the rows -- and every domain set'
 (unit, domain) and by (calibration cell, domain) are then formed from the cells and from their
 groups (the cells with the units merged).  The variance, calibration residuals and strata
 are computed from those small tables through small dense or sparse matrices, never from
-copies of the data or loops over rows, PSUs or domains.
+copies of the data or loops over rows, PSUs or domains.  A 0/1 variable's cells take one
+``np.bincount`` by (cell, answer); its respondent counts and squared weights are summed by
+group, not by cell.  Sums by (unit, domain) are stored domain by domain and strata are runs
+of consecutive units, so the variance's numpy loops run along the units.
 """
 from __future__ import annotations
 
@@ -85,6 +88,28 @@ class _Stage:
     stratum_N: np.ndarray       # (n_strata,) population units (inf without fpc)
     mult: np.ndarray            # (n_strata,) product of earlier stages' sampling fractions
     strat_matrix: Any = field(repr=False, default=None)  # sparse (n_strata x n_units)
+
+    def within(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per stage-stratum: sums of the unit values ``T`` (units x columns) and sums of
+        squares about the stratum means, each ``(n_strata, columns)``.
+
+        Units are numbered stratum by stratum (their codes sort by stratum first), so each
+        stratum's units are consecutive; the sums run along the units of a domain-major copy,
+        where numpy's loops are long (a units-major array has loops of one row's columns).
+        """
+        TT = T.T if T.flags.f_contiguous else np.ascontiguousarray(T.T)
+        filled = self.stratum_n > 0
+        counts = self.stratum_n[filled].astype(np.intp)
+        starts = np.cumsum(counts) - counts
+        sums = np.add.reduceat(TT, starts, axis=1)
+        centred = TT - np.repeat(sums / counts, counts, axis=1)
+        centred *= centred
+        sq = np.add.reduceat(centred, starts, axis=1)
+        if filled.all():
+            return sums.T, sq.T
+        full_sums, full_sq = (np.zeros((self.n_strata, T.shape[1])) for _ in range(2))
+        full_sums[filled], full_sq[filled] = sums.T, sq.T
+        return full_sums, full_sq
 
     @property
     def f(self) -> np.ndarray:
@@ -356,6 +381,7 @@ class SurveyDesign:
 
         # Check nesting of PSUs in strata (R: check.strata) ---------------------------
         c0 = stage_ids[0]
+        units: list[np.ndarray] = []
         if strata is not None and not nest and psu_cols:
             keys = c0 * n_strata0 + s_codes
             size = _small_range(keys)
@@ -369,10 +395,14 @@ class SurveyDesign:
                                   argument="psu", value=bad,
                                   fix="pass nest=True if PSU labels are only unique within "
                                       "strata (R: nest=TRUE), or correct the PSU ids")
+            # each PSU is in one stratum: number the PSUs by (stratum, PSU), as below
+            unit_of_psu = np.empty(len(counts), np.int64)
+            unit_of_psu[psu_of_pair[np.lexsort((psu_of_pair, pairs % n_strata0))]] = \
+                np.arange(len(pairs))
+            units.append(unit_of_psu[c0])
         # Units: stage 0 unit = (stratum, psu); stage k unit = (unit k-1, id k)
-        units: list[np.ndarray] = []
-        parent = s_codes
-        for k in range(n_stages):
+        parent = units[0] if units else s_codes
+        for k in range(len(units), n_stages):
             combined = parent.astype(np.int64) * (int(stage_ids[k].max()) + 1) + stage_ids[k]
             size = _small_range(combined)
             if size is not None:
@@ -429,10 +459,15 @@ class SurveyDesign:
             stratum_n = np.bincount(unit_stratum, minlength=n_parent_strata).astype(float)
             if k < len(fpc_values):
                 vals = fpc_values[k]
-                # constant within stage-strata
-                first_rows = np.full(n_parent_strata, -1, dtype=np.int64)
-                first_rows[parent_stratum_codes[::-1]] = np.arange(n - 1, -1, -1)
-                ref = vals[first_rows[parent_stratum_codes]]
+                # constant within stage-strata: compare with each stage-stratum's first row
+                if k == 0:   # units are numbered stratum by stratum
+                    first_rows = np.full(n_parent_strata, -1, dtype=np.int64)
+                    filled = stratum_n > 0
+                    starts = (np.cumsum(stratum_n) - stratum_n)[filled].astype(np.intp)
+                    first_rows[filled] = np.minimum.reduceat(unit_first_row[0], starts)
+                else:
+                    first_rows = unit_first_row[k - 1]
+                ref = vals[first_rows][parent_stratum_codes]
                 # equal is the usual case, and far quicker to check than close
                 if not (np.array_equal(vals, ref)
                         or np.allclose(vals, ref, rtol=1e-12, atol=0)):
@@ -673,8 +708,13 @@ class SurveyDesign:
             size = int(np.prod([max(len(u), 1) for u in uniques_list], dtype=np.float64))
             if len(by_cols) == 1:   # the column's codes, unless a category has no respondent
                 c = codes_list[0]
-                counts = np.bincount(c + 1, weights=None if all_pos else pos.astype(float),
-                                     minlength=size + 1)[1:]
+                part = self._cache.get("partition")
+                if part is not None and by_cols[0] in part.cell_codes:   # count by cell
+                    counts = np.bincount(part.cell_codes[by_cols[0]] + 1, weights=part.n_pos,
+                                         minlength=size + 1)[1:]
+                else:
+                    counts = np.bincount(c + 1, weights=None if all_pos else pos.astype(float),
+                                         minlength=size + 1)[1:]
                 every = bool((counts > 0).all())
             if len(by_cols) == 1 and every:
                 codes, present = c, np.arange(size)
@@ -810,13 +850,15 @@ class SurveyDesign:
         sizes = [last.n_units] + [step.n_cells for step in self._cal]
         mult = [None] + [step.c for step in self._cal]
         mw = [w] + [step.c * w for step in self._cal]
-        first = np.empty(last.n_units, np.int64)
-        first[last.unit[::-1]] = np.arange(s.n - 1, -1, -1)
-        cols = np.arange(last.n_units)
-        upper = tuple(
-            sparse.csr_matrix((np.ones(last.n_units), (st.unit[first], cols)),
-                              shape=(st.n_units, last.n_units))
-            for st in s.stages[:-1]) + (None,)
+        upper = (None,)
+        if len(s.stages) > 1:
+            first = np.empty(last.n_units, np.int64)
+            first[last.unit[::-1]] = np.arange(s.n - 1, -1, -1)
+            cols = np.arange(last.n_units)
+            upper = tuple(
+                sparse.csr_matrix((np.ones(last.n_units), (st.unit[first], cols)),
+                                  shape=(st.n_units, last.n_units))
+                for st in s.stages[:-1]) + upper
         levels = _Levels(codes=tuple(codes), sizes=tuple(sizes), mult=tuple(mult),
                          mw=tuple(mw), upper=upper)
         self._cache["levels"] = levels
@@ -870,8 +912,10 @@ class SurveyDesign:
             columns = ()
         else:
             code, size, columns = part.code, part.size, part.columns
-        if new:
-            factors = [self._factor_shifted(col) for col in new]
+        # the strata are constant within the units (units are (stratum, PSU) pairs)
+        refining = [col for col in new if col != self._s.spec["strata"]]
+        if refining:
+            factors = [self._factor_shifted(col) for col in refining]
             code_new, size_new = _combine_codes([code] + [c for c, _ in factors],
                                                 [size] + [k for _, k in factors])
         else:
@@ -924,24 +968,35 @@ class SurveyDesign:
             cells = {name: getattr(like, name) for name in (
                 "code", "size", "first", "level_codes", "level_mult", "w", "n_pos", "w2", "rows",
                 "unit_starts", "sums")}
+        cell_codes = {} if like is None else dict(like.cell_codes)
+        shifted = []
+        for col in columns:
+            raw = self._factor(col, "by")[0]
+            if col not in cell_codes:
+                cell_codes[col] = raw[cells["first"]]
+            codes, k = self._factor_shifted(col)   # shifted by one if a value is missing
+            shifted.append((cell_codes[col] + (codes is not raw), k))
         # Groups: the cells with the variance units merged (calibration cells x domain
         # columns), where the sums by calibration cell or by domain alone are formed.
         level_codes, level_mult = cells["level_codes"], cells["level_mult"]
-        factors = [self._factor_shifted(col) for col in columns]
         groups, n_groups = _combine_codes(
-            [np.zeros(size, np.int64), *level_codes[1:], *(c[cells["first"]] for c, _ in factors)],
-            [1, *lv.sizes[1:], *(k for _, k in factors)])
+            [np.zeros(size, np.int64), *level_codes[1:], *(c for c, _ in shifted)],
+            [1, *lv.sizes[1:], *(k for _, k in shifted)])
         if 4 * n_groups > size:   # hardly fewer than the cells: use the cells
             groups, n_groups, group_first = None, size, np.arange(size)
+            group_sums = tuple(cells[name] for name in ("w", "n_pos", "w2", "rows"))
         else:
             group_first = np.empty(n_groups, np.int64)
             group_first[groups[::-1]] = np.arange(size - 1, -1, -1)
             filled = np.flatnonzero(cells["n_pos"] > 0)[::-1]
             group_first[groups[filled]] = filled
+            group_sums = tuple(np.bincount(groups, weights=cells[name], minlength=n_groups)
+                               for name in ("w", "n_pos", "w2", "rows"))
         return _Partition(
             columns=columns, **cells, groups=groups, n_groups=n_groups, group_first=group_first,
             group_levels=tuple(c[group_first] for c in level_codes[1:]),
-            group_mult=tuple(m[group_first] for m in level_mult[1:]))
+            group_mult=tuple(m[group_first] for m in level_mult[1:]), group_sums=group_sums,
+            cell_codes=cell_codes)
 
     def _w_squared(self) -> np.ndarray:
         if "w2" not in self._cache:
@@ -957,97 +1012,111 @@ class SurveyDesign:
             return cd
         lv = self._levels()
         D = dom.D
-        dom_cell = dom.codes[part.first]
-        code0 = np.where(dom_cell >= 0, part.level_codes[0] * D + dom_cell, lv.sizes[0] * D)
+        n_units = lv.sizes[0]
+        if not dom.by:
+            dom_cell = np.zeros(part.size, np.int64)
+        elif len(dom.by) == 1 and dom.codes is self._factor(dom.by[0], "by")[0]:
+            dom_cell = part.cell_codes[dom.by[0]]
+        else:
+            dom_cell = dom.codes[part.first]
+        code0 = np.where(dom_cell >= 0, dom_cell * n_units + part.level_codes[0], n_units * D)
         dom_group = dom_cell[part.group_first]
         plus1 = dom_group + 1
         group_codes = tuple(np.where(dom_group >= 0, g * D + dom_group, size_g * D)
                             for g, size_g in zip(part.group_levels, lv.sizes[1:]))
-        G_w, G_n, G_w2, G_rows = (part.to_groups(v) for v in (part.w, part.n_pos, part.w2,
-                                                               part.rows))
-        unit_domain = None
+        G_w, G_n, G_w2, G_rows = part.group_sums
+        unit_slot = None
         if part.unit_starts is not None:
             unit_domain = dom_cell[part.unit_starts]
-            if not np.array_equal(unit_domain[part.level_codes[0]], dom_cell):
-                unit_domain = None   # a domain within units (e.g. sex)
+            if np.array_equal(unit_domain[part.level_codes[0]], dom_cell):
+                # every unit in one domain (or none: the sentinel slot)
+                unit_slot = np.where(unit_domain >= 0, unit_domain * n_units + np.arange(n_units),
+                                     n_units * D)
         cd = _CellDomains(
-            part=part, code0=code0, unit_domain=unit_domain, plus1=plus1,
+            part=part, n_units=n_units, D=D, code0=code0, unit_slot=unit_slot, plus1=plus1,
             group_codes=group_codes, B0=(), n_cells=None, sw=_sum_domains(plus1, G_w, D),
             n_pos=_sum_domains(plus1, G_n, D), sw2=_sum_domains(plus1, G_w2, D),
             rows=_sum_domains(plus1, G_rows, D))
-        B0 = (cd.level0(part.w, lv.sizes[0], D),) + tuple(
+        B0 = (cd.level0(part.w),) + tuple(
             _sum_cells(c, G_w * m, size_g, D)
             for c, m, size_g in zip(group_codes, part.group_mult, lv.sizes[1:]))
-        cd = dataclasses.replace(cd, B0=B0, n_cells=cd.level0(part.n_pos, lv.sizes[0], D))
+        cd = dataclasses.replace(cd, B0=B0, n_cells=cd.level0(part.n_pos))
         part.domains[dom.by] = cd
         return cd
 
     def _cell_sums(self, column: str, part: "_Partition") -> tuple:
-        """Sums over the rows with a value of ``column``: ``(cells, groups, any missing)``,
-        each of the first two ``(w, w * y, rows of positive weight, w**2)`` by cell and by
-        group.
+        """Sums over the rows with a value of ``column``: ``(cells, groups, any missing,
+        by unit)``: the sums of ``w`` and ``w * y`` by cell; those, the rows of positive
+        weight and the sums of ``w**2`` by group; and a dict that keeps the cell sums' totals
+        by last-stage unit (filled by :meth:`_sums`).
 
         Kept for the two most recent variables.  The sums run over the answering rows (never
         differences), so a cell whose answers are all 1 has ``w * y`` equal to ``w`` to the
         last bit, and a proportion of 0% or 100% comes out exactly.
         """
         cached = part.sums.get(column)
-        if cached is None or cached[3] is not part.groups:
-            if cached is None:
-                y = self._numeric(column)
-                missing = self._missing(column)
-                if missing is None:
-                    cells = (part.w, np.bincount(part.code, weights=self._w * y,
-                                                 minlength=part.size), part.n_pos, part.w2)
-                else:
-                    cells = self._answered_sums(part, column, y, missing)
-                has_missing = missing is not None
-            else:   # the same cells in new groups
-                cells, _, has_missing, _ = cached
-            cached = (cells, tuple(part.to_groups(v) for v in cells), has_missing, part.groups)
+        if cached is None or cached[4] is not part.groups:
+            missing = self._missing(column)
+            if missing is None:
+                counts = part.group_sums[1:3]
+                cells = cached[0] if cached is not None else (
+                    part.w, np.bincount(part.code, weights=self._w * self._numeric(column),
+                                        minlength=part.size))
+            else:   # (new groups of the same cells need the rows again, for the counts)
+                cells, counts = self._answered_sums(part, column, missing)
+            G_w = part.group_sums[0] if cells[0] is part.w else part.to_groups(cells[0])
+            cached = (cells, (G_w, part.to_groups(cells[1]), *counts), missing is not None,
+                      {} if cached is None else cached[3], part.groups)
             if len(part.sums) >= 2:
                 part.sums.pop(next(iter(part.sums), None), None)
             part.sums[column] = cached
-        return cached[:3]
+        return cached[:4]
 
-    def _answered_sums(self, part: "_Partition", column: str, y: np.ndarray,
-                       missing: np.ndarray) -> tuple:
-        """Per cell: sums of ``w`` and ``w * y``, rows of positive weight and sums of ``w**2``
-        over the rows with a value."""
+    def _answered_sums(self, part: "_Partition", column: str, missing: np.ndarray) -> tuple:
+        """Sums over the rows with a value: ``((w, w * y) by cell, (rows of positive weight,
+        w**2) by group)``."""
         size = part.size
+        y = self._numeric(column)
+        w = self._w
         pos, all_pos = self._positive()
         w2 = self._w_squared()
-        n_missing = int(np.count_nonzero(missing))
-        if 2 * n_missing > len(y):    # mostly missing: sum the answered rows
+        row_groups = part.row_groups()
+        G = part.n_groups
+        binary = ("binary", column) in self._cache
+        if 2 * int(np.count_nonzero(missing)) > len(y):    # mostly missing: the answered rows
             rows = np.flatnonzero(~missing)
-            code, w = part.code[rows], self._w[rows]
-            return (np.bincount(code, weights=w, minlength=size),
-                    np.bincount(code, weights=w * y[rows], minlength=size),
-                    np.bincount(code, weights=None if all_pos else pos[rows].astype(float),
-                                minlength=size).astype(float),
-                    np.bincount(code, weights=w2[rows], minlength=size))
-        # mostly answered: sum zeroed weights and values (masks, not gathers), and take the
-        # missing rows' counts out of the partition's
-        w = self._w
+            code, w_rows, groups = part.code[rows], w[rows], row_groups[rows]
+            counts = (np.bincount(groups, weights=None if all_pos else pos[rows].astype(float),
+                                  minlength=G).astype(float),
+                      np.bincount(groups, weights=w2[rows], minlength=G))
+            if binary:   # one pass: weights by (cell, answer 0 / 1)
+                answer = code * 2
+                answer += y[rows] == 1
+                by_answer = np.bincount(answer, weights=w_rows, minlength=2 * size)
+                by_answer = by_answer.reshape(size, 2)
+                return (by_answer[:, 0] + by_answer[:, 1], by_answer[:, 1].copy()), counts
+            return (np.bincount(code, weights=w_rows, minlength=size),
+                    np.bincount(code, weights=w_rows * y[rows], minlength=size)), counts
+        # mostly answered: take the missing rows' counts out of the groups' (a group with no
+        # answer gets exactly 0)
         rows = np.flatnonzero(missing)
-        gone = part.code[rows]
-        S_n = part.n_pos - np.bincount(gone, weights=None if all_pos else pos[rows].astype(float),
-                                       minlength=size)
-        S_w2 = np.where(S_n > 0, part.w2 - np.bincount(gone, weights=w2[rows], minlength=size),
-                        0.0)
-        if ("binary", column) in self._cache:
+        gone = row_groups[rows]
+        G_n = part.group_sums[1] - np.bincount(
+            gone, weights=None if all_pos else pos[rows].astype(float), minlength=G)
+        G_w2 = np.where(G_n > 0, part.group_sums[2] - np.bincount(gone, weights=w2[rows],
+                                                                  minlength=G), 0.0)
+        if binary:
             # one pass: weights by (cell, answer 0 / answer 1 / missing); a cell's sum is the
             # two answers' sums, so it equals the sum of w * y exactly when every answer is 1
             answer = (y == 1).view(np.int8)     # small codes first, one wide add
             answer += missing.view(np.int8)
             answer += missing.view(np.int8)
-            state = part.code * 3
-            state += answer
+            state = part.code_times(3) + answer
             by_state = np.bincount(state, weights=w, minlength=3 * size).reshape(size, 3)
-            return by_state[:, 0] + by_state[:, 1], by_state[:, 1].copy(), S_n, S_w2
+            return (by_state[:, 0] + by_state[:, 1], by_state[:, 1].copy()), (G_n, G_w2)
         return (np.bincount(part.code, weights=w * ~missing, minlength=size),
-                np.bincount(part.code, weights=w * np.where(missing, 0.0, y), minlength=size),
-                S_n, S_w2)
+                np.bincount(part.code, weights=w * np.where(missing, 0.0, y), minlength=size)), \
+            (G_n, G_w2)
 
     def _sums(self, column: str, dom: "_Domains", na_rm: bool):
         """Sums of the weights and weighted values of one variable at every level.
@@ -1063,14 +1132,19 @@ class SurveyDesign:
         part = cd.part
         lv = self._levels()
         D = dom.D
-        (S_w, S_wy, _, _), (G_w, G_wy, G_n, G_w2), has_missing = self._cell_sums(column, part)
+        (S_w, S_wy), (G_w, G_wy, G_n, G_w2), has_missing, by_unit = self._cell_sums(column, part)
 
-        def by_level(cell_values, group_values):
-            return [cd.level0(cell_values, lv.sizes[0], D)] + [
+        def by_level(which, cell_values, group_values):
+            per_unit = None
+            if cd.unit_slot is not None:   # the same totals by unit for every such domain set
+                per_unit = by_unit.get(which)
+                if per_unit is None:
+                    per_unit = by_unit[which] = np.add.reduceat(cell_values, part.unit_starts)
+            return [cd.level0(cell_values, per_unit)] + [
                 _sum_cells(c, group_values * m, size_g, D)
                 for c, m, size_g in zip(cd.group_codes, part.group_mult, lv.sizes[1:])]
 
-        B1 = by_level(S_wy, G_wy)
+        B1 = by_level("wy", S_wy, G_wy)
         swy = _sum_domains(cd.plus1, G_wy, D)
         if has_missing:
             n = _sum_domains(cd.plus1, G_n, D)
@@ -1083,7 +1157,7 @@ class SurveyDesign:
                                 argument="na_rm", value=False,
                                 fix="pass na_rm=True to estimate over the rows that have a "
                                     "value (R: na.rm=TRUE)")
-        return (by_level(S_w, G_w), B1, _sum_domains(cd.plus1, G_w, D), swy, n,
+        return (by_level("w", S_w, G_w), B1, _sum_domains(cd.plus1, G_w, D), swy, n,
                 _sum_domains(cd.plus1, G_w2, D), self._missing(column))
 
     # Variance engine ------------------------------------------------------------------
@@ -1136,12 +1210,8 @@ class SurveyDesign:
     def _stage_variance(self, st: _Stage, T: np.ndarray, *, first: bool, col_domain,
                         presence) -> np.ndarray:
         lonely_rule = self._s.lonely_psu
-        A = st.strat_matrix
         n_h = st.stratum_n
-        sums = A @ T
-        means = sums / n_h[:, None]
-        Tc = T - means[st.unit_stratum]
-        sq = A @ (Tc * Tc)
+        sums, sq = st.within(T)
         f = st.f
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = np.where(n_h > 1, f * n_h / (n_h - 1), f)
@@ -1797,7 +1867,10 @@ class _Partition:
     group_first: np.ndarray   # (n_groups,) a cell of each group (with rows of positive weight)
     group_levels: tuple       # per calibration level: (n_groups,) its cell of each group
     group_mult: tuple         # per calibration level: (n_groups,) multiplier of each group
+    group_sums: tuple         # (n_groups,) sums of w, rows of positive weight, w**2 and rows
+    cell_codes: dict          # domain column -> (size,) its code in each cell (-1: missing)
     domains: dict = field(default_factory=dict, repr=False)   # by -> _CellDomains
+    lazy: dict = field(default_factory=dict, repr=False)      # computed on first use
 
     def to_groups(self, values: np.ndarray) -> np.ndarray:
         """Sum cell ``values`` by group."""
@@ -1805,14 +1878,32 @@ class _Partition:
             return values
         return np.bincount(self.groups, weights=values, minlength=self.n_groups)
 
+    def code_times(self, k: int) -> np.ndarray:
+        """``code * k``, kept: every 0/1 variable's (cell, answer) codes start from it."""
+        if ("code", k) not in self.lazy:
+            self.lazy[("code", k)] = self.code * k
+        return self.lazy[("code", k)]
+
+    def row_groups(self) -> np.ndarray:
+        """The group of each row."""
+        if "row_groups" not in self.lazy:
+            self.lazy["row_groups"] = self.code if self.groups is None else self.groups[self.code]
+        return self.lazy["row_groups"]
+
 
 @dataclass(frozen=True, eq=False)
 class _CellDomains:
-    """The cells and groups of a partition mapped to one set of domains."""
+    """The cells and groups of a partition mapped to one set of domains.
+
+    Sums by (last-stage unit, domain) are ``(n_units, D)`` arrays stored domain by domain
+    (Fortran order): the variance works along the units, so numpy's loops stay long.
+    """
 
     part: _Partition
-    code0: np.ndarray         # (size,) last-stage unit * D + domain, or the sentinel
-    unit_domain: np.ndarray | None  # (n_units,) domain of each unit, if units are in one
+    n_units: int
+    D: int
+    code0: np.ndarray         # (size,) domain * n_units + last-stage unit, or the sentinel
+    unit_slot: np.ndarray | None  # (n_units,) that code of each unit, if units are in one domain
     plus1: np.ndarray         # (n_groups,) domain + 1, 0 outside every domain
     group_codes: tuple        # per calibration level: (n_groups,) its cell * D + domain
     B0: tuple                 # per level: (size_g, D) sums of m * w
@@ -1822,16 +1913,19 @@ class _CellDomains:
     sw2: np.ndarray           # (D,) sums of squared weights
     rows: np.ndarray          # (D,) rows
 
-    def level0(self, values: np.ndarray, n_units: int, D: int) -> np.ndarray:
-        """Sum cell ``values`` by (last-stage unit, domain)."""
-        if self.unit_domain is None:
-            return _sum_cells(self.code0, values, n_units, D)
-        # every unit in one domain: add up each unit's (consecutive) cells, in the same order
-        per_unit = np.add.reduceat(values, self.part.unit_starts)
-        out = np.zeros((n_units, D))
-        inside = self.unit_domain >= 0
-        out[inside, self.unit_domain[inside]] = per_unit[inside]
-        return out
+    def level0(self, values: np.ndarray, per_unit: np.ndarray | None = None) -> np.ndarray:
+        """Sum cell ``values`` by (last-stage unit, domain); ``per_unit``: their sums by
+        unit, when known."""
+        size = self.n_units * self.D
+        if self.unit_slot is None:
+            out = np.bincount(self.code0, weights=values, minlength=size + 1)
+        else:
+            # every unit in one domain: add up each unit's (consecutive) cells, in order
+            if per_unit is None:
+                per_unit = np.add.reduceat(values, self.part.unit_starts)
+            out = np.zeros(size + 1)
+            out[self.unit_slot] = per_unit
+        return out[:-1].reshape(self.D, self.n_units).T
 
 
 @dataclass(frozen=True, eq=False)

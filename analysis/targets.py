@@ -27,10 +27,11 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -61,6 +62,7 @@ __all__ = [
     "load_targets",
     "check_target",
     "target_indicator",
+    "target_indicators",
     "assess_target",
     "judge",
     "verdict_of",
@@ -195,7 +197,7 @@ def load_targets(path: str | Path | None = None, *,
         raise TargetError(f"cannot read the targets file: {error}", argument=str(path),
                           fix="check the path (the default is questionnaires/targets.yaml)") from None
     try:
-        data = yaml.safe_load(text)
+        data = _parse_yaml(text)
     except yaml.YAMLError as error:
         raise TargetError(f"not valid YAML: {error}", argument=str(path),
                           fix="correct the YAML syntax at the line shown") from None
@@ -224,6 +226,17 @@ def load_targets(path: str | Path | None = None, *,
                               fix=error.fix) from None
         targets.append(target)
     return tuple(targets)
+
+
+# libyaml's parser when PyYAML was built with it (the same YAML, several times faster)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_yaml(text: str) -> Any:
+    """The YAML document ``text``, parsed once per distinct content (the app reads the targets
+    file on every page view; reading is cheap, parsing is not). Shared: never modify it."""
+    return yaml.load(text, Loader=_YAML_LOADER)
 
 
 def _build_target(entry: Any, position: int, path: Path) -> Target:
@@ -386,27 +399,67 @@ def target_indicator(responses: pd.DataFrame, *, target: Target, questionnaire: 
         ``target`` is not of ``questionnaire``, or ``responses`` lacks the question's column
         or holds a code that is not in its choice list.
     """
-    if target.questionnaire != questionnaire.id:
-        raise TargetError(f"the target is of questionnaire {target.questionnaire!r}", argument="questionnaire",
-                          value=questionnaire.id, fix=f"pass the questionnaire {target.questionnaire!r}")
-    check_target(target, {questionnaire.id: questionnaire})
-    if target.question not in responses.columns:
-        raise TargetError(f"the responses have no column for question {target.question!r}", argument="responses",
-                          value=list(responses.columns)[:20], fix="pass the questionnaire's responses_frame")
-    question = questionnaire.question(target.question)
-    success = set(target.success)
-    valid_codes = {c.name for c in questionnaire.choices(question)} if question.type in _SELECT_TYPES else None
+    return target_indicators(responses, targets=[target], questionnaire=questionnaire)[target.id]
+
+
+def target_indicators(responses: pd.DataFrame, *, targets: Sequence[Target],
+                      questionnaire: Questionnaire) -> pd.DataFrame:
+    """The analysis variables of several targets of one questionnaire, skip logic walked once.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        As :func:`target_indicator`.
+    targets : sequence of Target
+        Targets of ``questionnaire``, with distinct ids.
+    questionnaire : Questionnaire
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``responses``, one float column per target named by its id, each equal
+        to :func:`target_indicator` of that target.
+
+    Raises
+    ------
+    TargetError
+        As :func:`target_indicator`, for the first target that fails.
+    """
+    ids = [target.id for target in targets]
+    if len(set(ids)) != len(ids):
+        raise TargetError("two targets share an id; each becomes a column named by its id", argument="targets",
+                          value=sorted({i for i in ids if ids.count(i) > 1}), fix="pass each target once")
+    for target in targets:
+        if target.questionnaire != questionnaire.id:
+            raise TargetError(f"the target is of questionnaire {target.questionnaire!r}", argument="questionnaire",
+                              value=questionnaire.id, fix=f"pass the questionnaire {target.questionnaire!r}")
+        check_target(target, {questionnaire.id: questionnaire})
+        if target.question not in responses.columns:
+            raise TargetError(f"the responses have no column for question {target.question!r}",
+                              argument="responses", value=list(responses.columns)[:20],
+                              fix="pass the questionnaire's responses_frame")
     types = {q.name: q.type for q in questionnaire.questions if q.name in responses.columns}
     # Whether a row counts and is asked depends only on the answers that consent and the skip
     # logic read, and the indicator only on the row's answer: each distinct combination is
     # evaluated once (a survey has few) instead of walking the skip logic on every row.
-    status = _asked(responses, questionnaire, question, types)
+    combinations = (_combinations(responses, questionnaire, types,
+                                  [questionnaire.question(t.question) for t in targets]) if targets else None)
+    columns = {target.id: _indicator(responses, target, questionnaire, types, combinations) for target in targets}
+    return pd.DataFrame(columns, index=responses.index, columns=ids, dtype=float)
+
+
+def _indicator(responses: pd.DataFrame, target: Target, questionnaire: Questionnaire, types: Mapping[str, str],
+               combinations: tuple[np.ndarray, list[dict[str, Any]]]) -> np.ndarray:
+    question = questionnaire.question(target.question)
+    success = set(target.success)
+    valid_codes = {c.name for c in questionnaire.choices(question)} if question.type in _SELECT_TYPES else None
+    status = _asked(combinations, questionnaire, question, types)
     values = np.full(len(responses), np.nan)
     if target.denominator == "all" and target.statistic == "proportion":
         values[status == _NOT_ASKED] = 0.0
     asked = np.flatnonzero(status == _ASKED)
     if not len(asked):
-        return pd.Series(values, index=responses.index, name=target.id)
+        return values
     codes, uniques = pd.factorize(pd.Series(responses[question.name].to_numpy()[asked], dtype=object),
                                   use_na_sentinel=False)
     indicator = np.full(len(uniques), np.nan)
@@ -430,33 +483,57 @@ def target_indicator(responses: pd.DataFrame, *, target: Target, questionnaire: 
                           argument="responses", value=bad_code[first],
                           fix="check that the responses belong to this questionnaire version")
     values[asked] = indicator[codes]
-    return pd.Series(values, index=responses.index, name=target.id)
+    return values
 
 
 _NO_CONSENT, _NOT_ASKED, _ASKED = 0, 1, 2
 
 
-def _asked(responses: pd.DataFrame, questionnaire: Questionnaire, question: Any,
-           types: Mapping[str, str]) -> np.ndarray:
-    """Per row: no consent, consent but ``question`` not asked, or asked (the codes above)."""
-    read: set[str] = set()
-    for group in questionnaire.groups:
-        for expression in [group.relevant, *(q.relevant for q in group.questions)]:
-            if expression:
-                read |= references(expression)
+def _combinations(responses: pd.DataFrame, questionnaire: Questionnaire, types: Mapping[str, str],
+                  questions: Sequence[Any]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Per row, the number of its combination of consent and the answers that decide whether
+    ``questions`` are asked; and those answers of each combination."""
+    read = _skip_logic_inputs(questionnaire, questions)
     columns = [name for name in types if name in read or name == "consent"]
     key = np.zeros(len(responses), np.int64)
     for name in columns:   # one code per distinct combination of these answers
         column_codes, column_values = pd.factorize(responses[name], use_na_sentinel=False)
         key = key * max(len(column_values), 1) + column_codes
         key = pd.factorize(key)[0].astype(np.int64)   # keeps the codes small
-    combos, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    status = np.empty(len(combos), np.int64)
-    for k, row in enumerate(responses[columns].iloc[first].itertuples(index=False, name=None)):
-        answers = {name: _answer(types[name], value) for name, value in zip(columns, row)}
-        if "consent" in types and answers.get("consent") != "yes":
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    answers = [{name: _answer(types[name], value) for name, value in zip(columns, row)}
+               for row in responses[columns].iloc[first].itertuples(index=False, name=None)]
+    return inverse.reshape(-1), answers
+
+
+def _skip_logic_inputs(questionnaire: Questionnaire, questions: Sequence[Any]) -> set[str]:
+    """The answers that decide whether ``questions`` are asked: those their own and their group's
+    ``relevant`` read and, in turn, those that decide whether those were asked (the skip logic
+    sees only the answers of questions that were asked)."""
+    where = {q.name: (q, group) for group in questionnaire.groups for q in group.questions}
+    found: set[str] = set()
+    stack = [q.name for q in questions]
+    seen = set(stack)
+    while stack:
+        question, group = where[stack.pop()]
+        for expression in (group.relevant, question.relevant):
+            for name in references(expression) if expression else ():
+                found.add(name)
+                if name in where and name not in seen:
+                    seen.add(name)
+                    stack.append(name)
+    return found
+
+
+def _asked(combinations: tuple[np.ndarray, list[dict[str, Any]]], questionnaire: Questionnaire, question: Any,
+           types: Mapping[str, str]) -> np.ndarray:
+    """Per row: no consent, consent but ``question`` not asked, or asked (the codes above)."""
+    inverse, answers = combinations
+    status = np.empty(len(answers), np.int64)
+    for k, given in enumerate(answers):
+        if "consent" in types and given.get("consent") != "yes":
             status[k] = _NO_CONSENT
-        elif not questionnaire.is_relevant(question, answers):
+        elif not questionnaire.is_relevant(question, given):
             status[k] = _NOT_ASKED
         else:
             status[k] = _ASKED
@@ -510,9 +587,19 @@ def one_sided_p_value(estimate: float, *, se: float, df: float, threshold: float
     0.0091
     >>> # In R: pt((0.9 - 0.85) / 0.02, df = 30, lower.tail = FALSE)
     """
-    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0 and np.isfinite(df) and df >= 1):
-        return math.nan
-    return float(stats.t.sf((estimate - threshold) / se, df))
+    return float(_one_sided_p_values(np.array([estimate], dtype=float), se=np.array([se], dtype=float),
+                                     df=np.array([df], dtype=float), threshold=threshold)[0])
+
+
+def _one_sided_p_values(estimate: np.ndarray, *, se: np.ndarray, df: np.ndarray, threshold: float) -> np.ndarray:
+    """:func:`one_sided_p_value` of each element, in one call of the t distribution."""
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(estimate) & np.isfinite(se) & (se > 0) & np.isfinite(df) & (df >= 1)
+    out = np.full(len(estimate), math.nan)
+    if valid.any():
+        with np.errstate(over="ignore"):  # a tiny SE: t is infinite, p is 0 or 1
+            out[valid] = stats.t.sf((estimate[valid] - threshold) / se[valid], df[valid])
+    return out
 
 
 def _forward(scale: str, value: float) -> float:
@@ -727,30 +814,37 @@ def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMetho
         raise TargetError("the estimate table lacks columns", argument="estimates", value=missing,
                           fix="pass Estimate.to_frame() of a mean or proportion")
     kg = reliability_ci if reliability_ci is not None else estimates
+    # plain columns, read row by row: much cheaper than iterrows and .loc per row
+    names = ("estimate", "se", "ci_low", "ci_high", "df", "n", "deff")
+    columns = dict(zip(names, estimates[list(names)].to_numpy(dtype=float).T))
+    p_values = _one_sided_p_values(columns["estimate"], se=columns["se"], df=columns["df"], threshold=threshold)
+    if not kg.index.equals(estimates.index):
+        kg = kg.reindex(estimates.index)
+    kg_low, kg_high = kg["ci_low"].to_numpy(dtype=float), kg["ci_high"].to_numpy(dtype=float)
+    if interviews is not None and not interviews.index.equals(estimates.index):
+        interviews = interviews.reindex(estimates.index)
+    counts = interviews.to_numpy() if interviews is not None else None
     rows = []
-    for key, row in estimates.iterrows():
-        n = int(row["n"])
-        count = int(interviews.loc[key]) if interviews is not None else n
-        deff = float(row["deff"])
-        out = {"estimate": float(row["estimate"]), "threshold": float(threshold),
-               "difference": float(row["estimate"]) - threshold, "ci_low": float(row["ci_low"]),
-               "ci_high": float(row["ci_high"]), "se": float(row["se"]), "df": float(row["df"]), "n": n,
-               "interviews": count,
+    for i in range(len(estimates)):
+        estimate, se, ci_low, ci_high, df, n, deff = (columns[c][i] for c in columns)
+        n = int(n)
+        count = int(counts[i]) if counts is not None else n
+        out = {"estimate": estimate, "threshold": float(threshold), "difference": estimate - threshold,
+               "ci_low": ci_low, "ci_high": ci_high, "se": se, "df": df, "n": n, "interviews": count,
                "n_eff": n / deff if np.isfinite(deff) and deff > 1 else float(n), "deff": deff}
-        if n == 0 or not np.isfinite(out["estimate"]):
+        if n == 0 or not np.isfinite(estimate):
             out.update(verdict="no data", p_value=math.nan, extra_interviews=None, reliable=False,
                        reliability="no respondents")
             rows.append(out)
             continue
-        out["verdict"] = verdict_of(ci_low=out["ci_low"], ci_high=out["ci_high"], threshold=threshold)
-        out["p_value"] = one_sided_p_value(out["estimate"], se=out["se"], df=out["df"], threshold=threshold)
+        out["verdict"] = verdict_of(ci_low=ci_low, ci_high=ci_high, threshold=threshold)
+        out["p_value"] = float(p_values[i])
         out["extra_interviews"] = (
-            extra_interviews(out["estimate"], se=out["se"], df=out["df"], level=level, ci_low=out["ci_low"],
-                             ci_high=out["ci_high"], n=n, threshold=threshold, ci_method=ci_method,
-                             interviews=count)
+            extra_interviews(estimate, se=se, df=df, level=level, ci_low=ci_low, ci_high=ci_high, n=n,
+                             threshold=threshold, ci_method=ci_method, interviews=count)
             if out["verdict"] == "inconclusive" else None)
-        flags = nchs_flags(out["estimate"], n=n, deff=deff, df=out["df"], ci_low=float(kg.loc[key, "ci_low"]),
-                           ci_high=float(kg.loc[key, "ci_high"]), statistic=statistic)
+        flags = nchs_flags(estimate, n=n, deff=deff, df=df, ci_low=float(kg_low[i]), ci_high=float(kg_high[i]),
+                           statistic=statistic)
         out.update(reliable=not flags, reliability="; ".join(flags))
         rows.append(out)
     table = pd.DataFrame(rows, index=estimates.index, columns=list(VERDICT_COLUMNS))

@@ -294,12 +294,21 @@ def run_dashboard(args, workdir: Path) -> Outcome:
         return at
 
     out = Outcome()
+    # The first render after the bulk load reads every answer document and keeps the
+    # interviews in columns (table frame_snapshots); every later first render (a new session, a
+    # restarted server: Streamlit's caches empty) reads the kept columns. Both are reported.
+    gc.collect()
+    t0 = time.perf_counter()
+    work()
+    out.extra["after_load"] = time.perf_counter() - t0
     out.timings["dashboard"], at = time_runs(work, args.app_repeat)
     if not args.no_memory:
         out.memory["dashboard"] = {"rss": rss_peak(work)}
     shown = len(at.metric)
     out.notes.append(f"dashboard: {n:,} stored interviews (SQLite, filled in bulk in "
-                     f"{_fmt_s(setup)}), first render with cold caches; {shown} metrics shown"
+                     f"{_fmt_s(setup)}), first render with cold caches; {shown} metrics shown; "
+                     f"the very first render after the bulk load, which keeps the interviews in "
+                     f"columns: {_fmt_s(out.extra['after_load'])}"
                      + (f"; EXCEPTIONS: {problems[:3]}" if problems else ""))
     return out
 
@@ -444,8 +453,9 @@ def report_goals(results: list[dict], dashboard: dict | None) -> str:
     if dashboard and "dashboard" in dashboard["timings"]:
         wall = dashboard["timings"]["dashboard"]["best_wall"]
         met = "met" if wall <= GOALS["dashboard"] else "NOT met"
-        lines.append(f"dashboard first render, {dashboard['n']:,} interviews: {wall:.3f} s "
-                     f"(goal <= {GOALS['dashboard']} s: {met})")
+        lines.append(f"dashboard first render, {dashboard['n']:,} interviews kept in columns: {wall:.3f} s "
+                     f"(goal <= {GOALS['dashboard']} s: {met}); the first after the bulk load: "
+                     f"{dashboard['extra']['after_load']:.3f} s")
     return "\n".join(lines)
 
 

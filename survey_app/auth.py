@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
@@ -915,11 +916,22 @@ def minimise_personal_data(frame: pd.DataFrame, questionnaires: Mapping[str, Que
             known.add(question.name)
             if question.type == "text":
                 text_columns.add(question.name)
-    result = frame.copy()
+    # a shallow copy: the columns not replaced below are shared, never written to
+    result = frame.copy(deep=False)
     for column in result.columns:
         if column in METADATA_COLUMNS or (column in known and column not in text_columns):
             continue
-        if result[column].dtype == object:
+        if result[column].dtype != object:
+            continue
+        values = result[column].to_numpy()
+        if pd.api.types.infer_dtype(values, skipna=True) == "string":
+            # text only: each distinct answer once (repeated answers are common); unanswered stay
+            codes, distinct = pd.factorize(values)
+            answered = codes >= 0
+            values = values.copy()
+            values[answered] = np.array([redact_contact_details(v) for v in distinct], dtype=object)[codes[answered]]
+            result[column] = values
+        else:
             result[column] = result[column].map(lambda v: redact_contact_details(v) if isinstance(v, str) else v)
     return result
 

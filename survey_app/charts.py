@@ -207,16 +207,17 @@ def target_chart(
     return {
         "$schema": alt.SCHEMA_URL,
         "height": 70,
-        "datasets": {"estimate": [row], "threshold": [{"threshold": _number(threshold)}]},
+        # data inline in the layers: Streamlit turns named datasets into Arrow tables, a cost
+        # that a dozen cards feel
         "layer": [
-            {"data": {"name": "estimate"}, "mark": {"type": "rule", "strokeWidth": 4},
+            {"data": {"values": [row]}, "mark": {"type": "rule", "strokeWidth": 4},
              "encoding": {"color": color, "tooltip": tooltip, "y": y, "x2": {"field": "ci_high"},
                           "x": {"axis": axis, "field": "ci_low", "scale": scale, "type": "quantitative"}}},
-            {"data": {"name": "estimate"},
+            {"data": {"values": [row]},
              "mark": {"type": "point", "filled": True, "opacity": 1, "size": 110, "stroke": "white", "strokeWidth": 1},
              "encoding": {"color": color, "tooltip": tooltip, "y": y,
                           "x": {"axis": axis, "field": "estimate", "scale": scale, "type": "quantitative"}}},
-            {"data": {"name": "threshold"},
+            {"data": {"values": [{"threshold": _number(threshold)}]},
              "mark": {"type": "rule", "color": "#37474f", "strokeDash": [6, 4], "strokeWidth": 2},
              "encoding": {"tooltip": [{"field": "threshold", "format": fmt, "title": t("charts.threshold", lang),
                                        "type": "quantitative"}],

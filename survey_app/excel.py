@@ -23,15 +23,17 @@ import numbers
 import re
 import unicodedata
 from collections.abc import Sequence
+from copy import copy
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.results import OVERALL
 from survey_app.errors import SurveyAppError
@@ -54,7 +56,7 @@ _INTEGER = "#,##0"
 _DECIMAL = "0.00"
 _WEIGHTED = "#,##0.0"
 
-_VERDICT_STYLE = {  # fill, font colour: Excel's "good / bad / neutral" cell styles
+_VERDICT_COLOURS = {  # fill, font colour: Excel's "good / bad / neutral" cell styles
     "met": ("C6EFCE", "006100"),
     "not met": ("FFC7CE", "9C0006"),
     "inconclusive": ("FFEB9C", "9C5700"),
@@ -71,6 +73,9 @@ _HEADER_BORDER = Border(bottom=_THIN)
 _GROUP_BORDER = Border(top=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
+_SUBTITLE_FONT = Font(name=_FONT, italic=True, color="404040")
+_VERDICT_STYLE = {status: (PatternFill("solid", fgColor=fill), Font(name=_FONT, bold=True, color=colour))
+                  for status, (fill, colour) in _VERDICT_COLOURS.items()}
 
 
 class ExcelReportError(SurveyAppError, ValueError):
@@ -122,28 +127,91 @@ def _missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None) -> None:
-    """Write one cell: numbers as numbers, text through :func:`cell_text` as a string cell."""
-    cell = ws.cell(row=row, column=column)
+def _cell_value(value: Any) -> Any:
+    """What a cell stores: numbers as numbers, anything else as text through :func:`cell_text`;
+    None for a missing or non-finite value (an empty cell)."""
     if _missing(value):
-        return
+        return None
     if isinstance(value, (bool, str)) or not isinstance(value, (numbers.Number, datetime, date)):
-        cell.value = cell_text(str(value) if not isinstance(value, bool) else ("yes" if value else "no"))
-        cell.data_type = "s"
-        return
+        return cell_text(str(value) if not isinstance(value, bool) else ("yes" if value else "no"))
     if isinstance(value, (datetime, date)):
-        cell.value = cell_text(value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat())
-        cell.data_type = "s"
-        return
+        return cell_text(value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat())
     if isinstance(value, numbers.Integral):
-        cell.value = int(value)
-    else:
-        number = float(value)
-        if not math.isfinite(number):
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+class _Sheet:
+    """A worksheet laid out in memory, then streamed in one pass into a write-only workbook.
+
+    Laid out on plain values (and styles by row and column, column widths, row heights, frozen
+    panes), a sheet needs no openpyxl cell object until it is written, and then only for its
+    styled cells; openpyxl's streaming mode needs the widths, heights and styles before the rows.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.values: dict[int, dict[int, Any]] = {}
+        # per cell: font, fill, border, alignment, number_format (a missing key: the default)
+        self.styles: dict[int, dict[int, dict[str, Any]]] = {}
+        self.widths: dict[int, float] = {}
+        self.heights: dict[int, float] = {}
+        self.freeze: tuple[int, int] | None = None
+        self.landscape = False
+        self._texts: dict[str, str] = {}
+
+    def put(self, row: int, column: int, value: Any, number_format: str | None = None) -> None:
+        """Write one cell: numbers as numbers (with ``number_format``), text through :func:`cell_text`."""
+        if type(value) is str:  # most cells of the long sheets; many texts repeat (names, labels)
+            stored = self._texts.get(value)
+            if stored is None:
+                stored = self._texts[value] = cell_text(value)
+        else:
+            stored = _cell_value(value)
+        if stored is None:
             return
-        cell.value = number
-    if number_format:
-        cell.number_format = number_format
+        self.values.setdefault(row, {})[column] = stored
+        if number_format and not isinstance(stored, str):
+            self.style(row, column, number_format=number_format)
+
+    def style(self, row: int, column: int, **attributes: Any) -> None:
+        """Set style attributes of one cell (font, fill, border, alignment, number_format)."""
+        self.styles.setdefault(row, {}).setdefault(column, {}).update(attributes)
+
+    def write(self, wb: Workbook) -> None:
+        """Append this sheet to the write-only workbook ``wb``."""
+        ws = wb.create_sheet(self.title)
+        for column, width in sorted(self.widths.items()):
+            ws.column_dimensions[get_column_letter(column)].width = width
+        for row, height in self.heights.items():
+            ws.row_dimensions[row].height = height
+        if self.freeze is not None:
+            ws.freeze_panes = f"{get_column_letter(self.freeze[1])}{self.freeze[0]}"
+        if self.landscape:
+            ws.page_setup.orientation = "landscape"
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        # one style array per distinct combination of styles; fonts, fills, borders and alignments
+        # are shared constants, so their identity is the key (openpyxl hashes them field by field)
+        arrays: dict[tuple, StyleArray] = {}
+        last = max([*self.values, *self.styles], default=0)
+        for r in range(1, last + 1):
+            values, styles = self.values.get(r, {}), self.styles.get(r, {})
+            row: list[Any] = [None] * max([*values, *styles], default=0)
+            for c, value in values.items():
+                row[c - 1] = value
+            for c, attributes in styles.items():
+                key = tuple((name, value if isinstance(value, str) else id(value))
+                            for name, value in sorted(attributes.items()))
+                if key not in arrays:
+                    cell = WriteOnlyCell(ws)
+                    for name, value in attributes.items():
+                        setattr(cell, name, value)
+                    arrays[key] = cell._style
+                row[c - 1] = Cell(ws, row=r, column=c, value=values.get(c), style_array=copy(arrays[key]))
+            ws.append(row)
 
 
 class _WideCharacters(dict):
@@ -164,7 +232,7 @@ def _line_widths(text: str) -> list[int]:
     return [len(line) + len(line.translate(_WIDE)) for line in text.split("\n")]
 
 
-def _table(ws: Worksheet, top: int, columns: Sequence[tuple[str, str, str | None]], rows: Sequence[dict[str, Any]],
+def _table(sheet: _Sheet, top: int, columns: Sequence[tuple[str, str, str | None]], rows: Sequence[dict[str, Any]],
            *, formats: dict[tuple[int, str], str] | None = None) -> int:
     """Write a header row at ``top`` and ``rows`` below it; return the next free row.
 
@@ -172,23 +240,23 @@ def _table(ws: Worksheet, top: int, columns: Sequence[tuple[str, str, str | None
     of single cells (``(row index, key)``).
     """
     for j, (_, header, _) in enumerate(columns, start=1):
-        _put(ws, top, j, header)
-        cell = ws.cell(row=top, column=j)
-        cell.font, cell.fill, cell.border, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_BORDER, _WRAP
+        sheet.put(top, j, header)
+        sheet.style(top, j, font=_HEADER_FONT, fill=_HEADER_FILL, border=_HEADER_BORDER, alignment=_WRAP)
+    formats = formats or {}
+    verdicts = [key in ("verdict", "verdict_label") or key.startswith("verdict_") for key, _, _ in columns]
     for i, values in enumerate(rows):
+        r = top + 1 + i
         for j, (key, _, fmt) in enumerate(columns, start=1):
-            fmt = (formats or {}).get((i, key), fmt)
-            _put(ws, top + 1 + i, j, values.get(key), fmt)
-            if key in ("verdict", "verdict_label") or key.startswith("verdict_"):
-                _style_verdict(ws.cell(row=top + 1 + i, column=j), values.get(f"_status_{key}", values.get("verdict")))
+            sheet.put(r, j, values.get(key), formats.get((i, key), fmt))
+            if verdicts[j - 1]:
+                _style_verdict(sheet, r, j, values.get(f"_status_{key}", values.get("verdict")))
     return top + 1 + len(rows)
 
 
-def _style_verdict(cell, status: Any) -> None:
+def _style_verdict(sheet: _Sheet, row: int, column: int, status: Any) -> None:
     if status in _VERDICT_STYLE:
-        fill, colour = _VERDICT_STYLE[status]
-        cell.fill = PatternFill("solid", fgColor=fill)
-        cell.font = Font(name=_FONT, bold=True, color=colour)
+        fill, font = _VERDICT_STYLE[status]
+        sheet.style(row, column, fill=fill, font=font)
 
 
 def _verdict_text(status: str) -> str:
@@ -196,68 +264,66 @@ def _verdict_text(status: str) -> str:
     return f"{zh} {en}"
 
 
-def _fit_columns(ws: Worksheet, *, header_row: int, maximum: int = 60, minimum: int = 8) -> None:
+def _fit_columns(sheet: _Sheet, *, header_row: int, maximum: int = 60, minimum: int = 8) -> None:
     """Column widths from the content (CJK characters count double); long text wraps.
 
     Row heights are set for wrapped cells, because neither Excel nor LibreOffice grows a
     row on opening a file.
     """
-    rows = list(ws.iter_rows(min_row=header_row))
-    lines_of: dict[str, list[int]] = {}  # line widths of each distinct text, computed once
+    rows = [(r, values) for r, values in sorted(sheet.values.items()) if r >= header_row]
+    # per distinct text, computed once: its line widths, and the lines it takes in a column
+    lines_of: dict[str, list[int]] = {}
+    widest: dict[str, int] = {}
     widths: dict[int, int] = {}
-    for row in rows:
-        for cell in row:
-            value = cell.value
-            if value is None:
-                continue
-            if isinstance(value, (int, float)):
-                width = 12
+    for r, values in rows:
+        for column, value in values.items():
+            if isinstance(value, str):
+                width = widest.get(value)
+                if width is None:
+                    lines_of[value] = _line_widths(value)
+                    width = widest[value] = max(lines_of[value]) + 2
             else:
-                text = str(value)
-                if text not in lines_of:
-                    lines_of[text] = _line_widths(text)
-                width = max(lines_of[text]) + 2
-            if cell.row == header_row:
+                width = 12
+            if r == header_row:
                 width = min(width, 24)  # headers wrap rather than widen the column
-            widths[cell.column] = max(widths.get(cell.column, 0), width)
+            if width > widths.get(column, 0):
+                widths[column] = width
     for column, width in widths.items():
         widths[column] = max(minimum, min(maximum, width))
-        ws.column_dimensions[get_column_letter(column)].width = widths[column]
-    for row in rows:
-        needed = [1] * len(row)
-        for k, cell in enumerate(row):
-            if isinstance(cell.value, str):
-                room = widths.get(cell.column, minimum) - 1
-                needed[k] = sum(max(1, math.ceil(width / room)) for width in lines_of[cell.value])
-        lines = max(needed, default=1)
+    sheet.widths.update(widths)
+    taken: dict[tuple[str, int], int] = {}
+    for r, values in rows:
+        needed = {}
+        for column, value in values.items():
+            if isinstance(value, str):
+                count = taken.get((value, column))
+                if count is None:
+                    room = widths[column] - 1
+                    count = taken[value, column] = sum(max(1, math.ceil(width / room)) for width in lines_of[value])
+                needed[column] = count
+        lines = max(needed.values(), default=1)
         # Alignment only shows in a row taller than one line: one-line rows keep the default
-        # style, which spares a style lookup per cell of the long sheets (openpyxl hashes each).
-        if lines > 1 or row[0].row == header_row:
-            for cell, count in zip(row, needed):
-                cell.alignment = _WRAP if count > 1 or cell.row == header_row else _TOP
+        # style, which keeps most cells of the long sheets unstyled.
+        if lines > 1 or r == header_row:
+            for column in values:
+                count = needed.get(column, 1)
+                sheet.style(r, column, alignment=_WRAP if count > 1 or r == header_row else _TOP)
         if lines > 1:  # 16 points a line fits Calibri 11 and the CJK fallback font
-            ws.row_dimensions[row[0].row].height = 16 * lines + 2
+            sheet.heights[r] = 16 * lines + 2
 
 
-def _group_lines(ws: Worksheet, header_row: int, width: int, groups: Sequence[Any]) -> None:
+def _group_lines(sheet: _Sheet, header_row: int, width: int, groups: Sequence[Any]) -> None:
     """A line above the first row of each block of equal ``groups`` (the table's rows in order)."""
     for i in range(1, len(groups)):
         if groups[i] != groups[i - 1]:
             for j in range(1, width + 1):
-                ws.cell(row=header_row + 1 + i, column=j).border = _GROUP_BORDER
+                sheet.style(header_row + 1 + i, j, border=_GROUP_BORDER)
 
 
-def _landscape(ws: Worksheet) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def _title(ws: Worksheet, lines: Sequence[str]) -> int:
+def _title(sheet: _Sheet, lines: Sequence[str]) -> int:
     for i, line in enumerate(lines, start=1):
-        _put(ws, i, 1, line)
-        ws.cell(row=i, column=1).font = _TITLE_FONT if i == 1 else Font(name=_FONT, italic=True, color="404040")
+        sheet.put(i, 1, line)
+        sheet.style(i, 1, font=_TITLE_FONT if i == 1 else _SUBTITLE_FONT)
     return len(lines) + 2
 
 
@@ -282,8 +348,8 @@ def _heading(tables: ReportTables) -> list[str]:
     ]
 
 
-def _summary_sheet(ws: Worksheet, tables: ReportTables, target_sheets: dict[str, str]) -> None:
-    top = _title(ws, _heading(tables))
+def _summary_sheet(sheet: _Sheet, tables: ReportTables, target_sheets: dict[str, str]) -> None:
+    top = _title(sheet, _heading(tables))
     columns = [
         ("target", "目标 Target", None), ("label_zh", "指标", None), ("label_en", "Indicator", None),
         ("threshold", "目标值 Threshold", None), ("estimate", "估计值 Estimate", None),
@@ -310,10 +376,10 @@ def _summary_sheet(ws: Worksheet, tables: ReportTables, target_sheets: dict[str,
             "source": f"{row['questionnaire']}.{row['question']}",
             "clause": f"{row['clause_section']}：{row['clause_text']}", "sheet": target_sheets[target_id],
         })
-    _table(ws, top, columns, rows, formats=formats)
-    ws.freeze_panes = ws.cell(row=top + 1, column=2)
-    _fit_columns(ws, header_row=top, maximum=40)
-    _landscape(ws)
+    _table(sheet, top, columns, rows, formats=formats)
+    sheet.freeze = (top + 1, 2)
+    _fit_columns(sheet, header_row=top, maximum=40)
+    sheet.landscape = True
 
 
 def _comparison(row: pd.Series) -> str:
@@ -333,9 +399,9 @@ def _denominator(value: str) -> str:
             "relevant": "被问及此题者 respondents asked the question"}[value]
 
 
-def _district_sheet(ws: Worksheet, tables: ReportTables) -> None:
-    top = _title(ws, ["分区县判定  Verdicts by district",
-                      "单元格为估计值，颜色为判定。  Cells show the estimate; the colour is the verdict."])
+def _district_sheet(sheet: _Sheet, tables: ReportTables) -> None:
+    top = _title(sheet, ["分区县判定  Verdicts by district",
+                         "单元格为估计值，颜色为判定。  Cells show the estimate; the colour is the verdict."])
     districts = tables.districts
     columns = [("target", "目标 Target", None), ("label_zh", "指标 Indicator", None),
                ("threshold", "目标值 Threshold", None), ("verdict_all", "全市 Nantong", None)]
@@ -352,23 +418,23 @@ def _district_sheet(ws: Worksheet, tables: ReportTables) -> None:
             values[f"_status_{key}"] = domain.loc[code, "verdict"]
             formats[(i, key)] = f'{fmt}"{_VERDICT_MARK[domain.loc[code, "verdict"]]}"'
         rows.append(values)
-    end = _table(ws, top, columns, rows, formats=formats)
+    end = _table(sheet, top, columns, rows, formats=formats)
     legend = end + 1
-    _put(ws, legend, 1, "图例 Legend")
+    sheet.put(legend, 1, "图例 Legend")
     for j, status in enumerate(_VERDICT_STYLE, start=2):
-        _put(ws, legend, j, f"{_verdict_text(status)}{_VERDICT_MARK[status]}")
-        _style_verdict(ws.cell(row=legend, column=j), status)
-    ws.freeze_panes = ws.cell(row=top + 1, column=3)
-    _fit_columns(ws, header_row=top, maximum=36)
-    _landscape(ws)
+        sheet.put(legend, j, f"{_verdict_text(status)}{_VERDICT_MARK[status]}")
+        _style_verdict(sheet, legend, j, status)
+    sheet.freeze = (top + 1, 3)
+    _fit_columns(sheet, header_row=top, maximum=36)
+    sheet.landscape = True
 
 
-def _target_sheet(ws: Worksheet, tables: ReportTables, target_id: str) -> None:
+def _target_sheet(sheet: _Sheet, tables: ReportTables, target_id: str) -> None:
     row = tables.overview.loc[target_id]
     fmt = _value_format(row["statistic"])
     se_fmt = _value_format(row["statistic"], se=True)
     threshold = f"{row['threshold']:.0%}" if row["statistic"] == "proportion" else f"{row['threshold']:g}"
-    top = _title(ws, [
+    top = _title(sheet, [
         f"{row['label_zh']}  {row['label_en']}",
         f"{row['questionnaire']}.{row['question']}；成功 success: {row['success_zh']} / {row['success_en']}；"
         f"分母 denominator: {_denominator(row['denominator'])}；目标值 threshold {threshold}",
@@ -399,17 +465,17 @@ def _target_sheet(ws: Worksheet, tables: ReportTables, target_id: str) -> None:
         if domain["verdict"] == "no data":
             values.update(difference=None, df=None, n_eff=None)
         rows.append(values)
-    _table(ws, top, columns, rows)
+    _table(sheet, top, columns, rows)
     if grouped:
-        _group_lines(ws, top, len(columns), [values["domain_variable"] for values in rows])
-    ws.freeze_panes = ws.cell(row=top + 1, column=4 if grouped else 3)
-    _fit_columns(ws, header_row=top, maximum=48)
-    _landscape(ws)
+        _group_lines(sheet, top, len(columns), [values["domain_variable"] for values in rows])
+    sheet.freeze = (top + 1, 4 if grouped else 3)
+    _fit_columns(sheet, header_row=top, maximum=48)
+    sheet.landscape = True
 
 
-def _frequency_sheet(ws: Worksheet, frequencies: pd.DataFrame, title: str) -> None:
-    top = _title(ws, [title, "比例为回答该题者中的加权比例；数值题为加权均值。"
-                             "  Shares are weighted, among respondents who answered; numbers show the weighted mean."])
+def _frequency_sheet(sheet: _Sheet, frequencies: pd.DataFrame, title: str) -> None:
+    top = _title(sheet, [title, "比例为回答该题者中的加权比例；数值题为加权均值。"
+                                "  Shares are weighted, among respondents who answered; numbers show the weighted mean."])
     columns = [
         ("question", "题目 Question", None), ("label_zh", "题目内容", None), ("label_en", "Question text", None),
         ("code", "代码 Code", None), ("choice_zh", "选项", None), ("choice_en", "Option", None),
@@ -424,21 +490,24 @@ def _frequency_sheet(ws: Worksheet, frequencies: pd.DataFrame, title: str) -> No
         for key in ("estimate", "ci_low", "ci_high"):
             formats[(i, key)] = _value_format(statistic)
         formats[(i, "se")] = _value_format(statistic, se=True)
-    _table(ws, top, columns, rows, formats=formats)
-    _group_lines(ws, top, len(columns), [values["question"] for values in rows])
-    ws.freeze_panes = ws.cell(row=top + 1, column=2)
-    _fit_columns(ws, header_row=top, maximum=44)
-    _landscape(ws)
+    _table(sheet, top, columns, rows, formats=formats)
+    _group_lines(sheet, top, len(columns), [values["question"] for values in rows])
+    sheet.freeze = (top + 1, 2)
+    _fit_columns(sheet, header_row=top, maximum=44)
+    sheet.landscape = True
 
 
-def _plain_sheet(ws: Worksheet, title: str, frame: pd.DataFrame, headers: dict[str, str], *,
+def _plain_sheet(sheet: _Sheet, title: str, frame: pd.DataFrame, headers: dict[str, str], *,
                  maximum: int = 60) -> None:
-    top = _title(ws, [title])
+    top = _title(sheet, [title])
     columns = [(key, headers.get(key, key), None) for key in frame.columns]
-    _table(ws, top, columns, frame.to_dict("records"))
-    ws.freeze_panes = ws.cell(row=top + 1, column=1)
-    _fit_columns(ws, header_row=top, maximum=maximum)
-    _landscape(ws)
+    keys = list(frame.columns)
+    # records from column lists: DataFrame.to_dict("records") boxes every value separately
+    rows = [dict(zip(keys, values)) for values in zip(*(frame[key].tolist() for key in keys))]
+    _table(sheet, top, columns, rows)
+    sheet.freeze = (top + 1, 1)
+    _fit_columns(sheet, header_row=top, maximum=maximum)
+    sheet.landscape = True
 
 
 def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -> None:
@@ -458,22 +527,22 @@ def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -
     """
     if not isinstance(tables, ReportTables):
         raise ExcelReportError(f"tables must be ReportTables (from build_report), got {type(tables).__name__}")
-    wb = Workbook()
-    summary = wb.active
-    summary.title = "汇总 Summary"
-    taken = [summary.title]
+    taken: list[str] = []
 
-    def new_sheet(name: str) -> Worksheet:
+    def new_sheet(name: str) -> _Sheet:
         title = sheet_name(name, taken)
         taken.append(title)
-        return wb.create_sheet(title)
+        sheets.append(_Sheet(title))
+        return sheets[-1]
 
+    sheets: list[_Sheet] = []
+    summary = new_sheet("汇总 Summary")
     by_district = new_sheet("分区县判定 By district")
     target_sheets = {}
     for i, target_id in enumerate(tables.overview.index, start=1):
-        ws = new_sheet(f"T{i:02d} {target_id}")
-        target_sheets[target_id] = ws.title
-        _target_sheet(ws, tables, target_id)
+        sheet = new_sheet(f"T{i:02d} {target_id}")
+        target_sheets[target_id] = sheet.title
+        _target_sheet(sheet, tables, target_id)
     _summary_sheet(summary, tables, target_sheets)
     _district_sheet(by_district, tables)
     for qid, frequencies in tables.frequencies.items():
@@ -488,10 +557,22 @@ def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -
                  {"questionnaire": "问卷 Questionnaire", "version": "版本 Version", "name": "变量名 Name",
                   "type": "类型 Type", "label_zh": "题目", "label_en": "Label", "relevant": "显示条件 Relevant",
                   "choices": "选项 Choices"}, maximum=50)
-    wb.properties.title = "放心消费创建调查目标达成情况 Survey targets and verdicts"
-    wb.properties.creator = "survey-toolkit"
     try:
-        wb.save(path_or_buffer)
+        if isinstance(path_or_buffer, (str, Path)):
+            # opened before the streaming sheets exist, so that a bad path leaves none half-written
+            with open(path_or_buffer, "wb") as handle:
+                _save(sheets, handle)
+        else:
+            _save(sheets, path_or_buffer)
     except OSError as error:
         raise ExcelReportError(f"cannot write the report to {path_or_buffer}: {error.strerror or error}; "
                                "check that the directory exists and is writable") from None
+
+
+def _save(sheets: Sequence[_Sheet], target: IO[bytes]) -> None:
+    wb = Workbook(write_only=True)
+    for sheet in sheets:
+        sheet.write(wb)
+    wb.properties.title = "放心消费创建调查目标达成情况 Survey targets and verdicts"
+    wb.properties.creator = "survey-toolkit"
+    wb.save(target)

@@ -16,6 +16,7 @@ Taylor linearisation, as R's ``survey`` package.
 """
 from __future__ import annotations
 
+import functools
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from analysis.targets import (
     check_target,
     judge,
     load_targets,
-    target_indicator,
+    target_indicators,
 )
 from survey_app.errors import SurveyAppError
 from survey_app.store import display_url
@@ -396,6 +397,7 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
     for target in targets:
         check_target(target, questionnaires)
     districts = _districts()
+    district_labels = {code: (row.name_zh, row.name_en) for code, row in districts.iterrows()}
 
     used = list(dict.fromkeys([t.questionnaire for t in targets]
                               + sorted(set(responses["questionnaire_id"].dropna()))))
@@ -418,7 +420,7 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
                      for var in settings.domains if var in design.data.columns}
             assessment = parts.get(DOMAIN_COLUMN) or _no_data(target, settings)
         assessments.append(assessment)
-        domains[target.id] = _domain_table(parts, districts, questionnaires[target.questionnaire])
+        domains[target.id] = _domain_table(parts, district_labels, questionnaires[target.questionnaire])
     assessments = tuple(assessments)
     overview = _overview(assessments, questionnaires)
     district_verdicts = pd.DataFrame(
@@ -442,7 +444,7 @@ def _check_responses(responses: pd.DataFrame, questionnaires: Mapping[str, Quest
     absent = [c for c in needed if c not in responses.columns]
     if absent:
         raise ReportError(f"the responses lack the columns {absent}; pass ResponseStore.responses_frame()")
-    unknown = sorted(set(responses["questionnaire_id"].dropna()) - set(questionnaires))
+    unknown = sorted(set(responses["questionnaire_id"].dropna().unique()) - set(questionnaires))
     if unknown:
         raise ReportError(f"responses of unknown questionnaires {unknown}; known: {', '.join(sorted(questionnaires))}")
 
@@ -506,9 +508,10 @@ def respondent_designs(responses: pd.DataFrame, *, settings: ReportSettings | No
     # the responses have a column per question of every questionnaire: copy only this one's
     questions = {q.name for form in questionnaires.values() for q in form.questions}
     designs: dict[str, SurveyDesign] = {}
-    for qid in sorted(set(responses["questionnaire_id"].dropna())):
+    ids, names = pd.factorize(responses["questionnaire_id"])
+    for k, qid in sorted(enumerate(names), key=lambda pair: pair[1]):
         form = questionnaires[qid]
-        rows = (responses["questionnaire_id"] == qid).to_numpy()
+        rows = ids == k
         if consenting is not None:
             rows &= consenting
         if not rows.any():
@@ -519,9 +522,10 @@ def respondent_designs(responses: pd.DataFrame, *, settings: ReportSettings | No
         data = data[[c for c in responses.columns if c not in questions or c in own]]
         data.index = pd.RangeIndex(len(data))
         data["_weight"] = _base_weights(data, qid)
-        for target in targets:
-            if target.questionnaire == qid:
-                data[target_column(target.id)] = target_indicator(data, target=target, questionnaire=form)
+        own_targets = [target for target in targets if target.questionnaire == qid]
+        if own_targets:
+            indicators = target_indicators(data, targets=own_targets, questionnaire=form)
+            data[[target_column(target.id) for target in own_targets]] = indicators.to_numpy()
         if multiple_choice:
             data = _add_multiple_indicators(data, form)
         design = SurveyDesign(data, weights="_weight", strata=STRATA_COLUMN, psu=PSU_COLUMN, nest=True,
@@ -650,20 +654,21 @@ def _no_data(target: Target, settings: ReportSettings) -> TargetAssessment:
                             design="no respondents", _table=table)
 
 
-def _domain_table(parts: Mapping[str, TargetAssessment], districts: pd.DataFrame,
+def _domain_table(parts: Mapping[str, TargetAssessment], district_labels: Mapping[str, tuple[str, str]],
                   form: Questionnaire) -> pd.DataFrame:
     """Overall row, then each domain variable's categories (in questionnaire order; those
     without respondents as "no data"), labelled in both languages."""
     first = next(iter(parts.values()))
-    overall = first.to_frame().loc[[OVERALL]]
-    zh, en = DOMAIN_VARIABLE_LABELS["overall"]
-    pieces = [overall.assign(domain_variable="overall", domain_code=OVERALL, domain_zh=zh, domain_en=en)]
+    frames = [first.to_frame().loc[[OVERALL]]]
+    variables, codes, index = ["overall"], [OVERALL], [OVERALL]
+    names = [DOMAIN_VARIABLE_LABELS["overall"]]
+    questions = {q.name for q in form.questions}
     for variable, assessment in parts.items():
         table = assessment.to_frame().drop(index=OVERALL)
         table.index = table.index.astype(str)
         if variable == DOMAIN_COLUMN:
-            labels = {code: (row["name_zh"], row["name_en"]) for code, row in districts.iterrows()}
-        elif variable in {q.name for q in form.questions}:
+            labels = district_labels
+        elif variable in questions:
             labels = {c.name: (c.label.zh, c.label.get("en")) for c in form.choices(variable)}
         else:
             labels = {}
@@ -675,18 +680,19 @@ def _domain_table(parts: Mapping[str, TargetAssessment], districts: pd.DataFrame
                            level=assessment.level, statistic=assessment.target.statistic)
             table = pd.concat([table, filler])
         order = list(labels) + sorted(set(table.index) - set(labels))
-        table = table.loc[order]
-        names = [labels.get(code, (code, code)) for code in order]
-        table = table.assign(domain_variable=variable, domain_code=order, domain_zh=[z for z, _ in names],
-                             domain_en=[e for _, e in names])
+        frames.append(table.loc[order])
+        variables += [variable] * len(order)
+        codes += order
+        names += [labels.get(code, (code, code)) for code in order]
         # district codes stay plain (the district sheet looks them up); other codes name their variable
-        if variable != DOMAIN_COLUMN:
-            table.index = [f"{variable}:{code}" for code in order]
-        pieces.append(table)
-    out = pd.concat(pieces)
-    out.index.name = "domain"
+        index += order if variable == DOMAIN_COLUMN else [f"{variable}:{code}" for code in order]
+    verdicts = pd.concat(frames, ignore_index=True)[list(VERDICT_COLUMNS)]
+    labelled = pd.DataFrame({"domain_variable": variables, "domain_code": codes, "domain_zh": [z for z, _ in names],
+                             "domain_en": [e for _, e in names]})
+    out = pd.concat([labelled, verdicts], axis=1)
+    out.index = pd.Index(index, name="domain")
     out["extra_interviews"] = out["extra_interviews"].astype("Int64")
-    return out[["domain_variable", "domain_code", "domain_zh", "domain_en", *VERDICT_COLUMNS]]
+    return out
 
 
 def _success_text(target: Target, form: Questionnaire, lang: str) -> str:
@@ -722,32 +728,54 @@ def _add_multiple_indicators(data: pd.DataFrame, form: Questionnaire) -> pd.Data
     for question in form.questions:
         if question.type != "select_multiple" or question.name not in data.columns:
             continue
-        stripped = _strip(data[question.name]).reset_index(drop=True)
-        answered = (stripped.notna() & (stripped != "")).to_numpy()
-        # one (row position, code) pair per chosen code; codes as integers, compared fast
-        chosen = stripped[answered].str.split().explode().dropna()
-        rows = chosen.index.to_numpy()
-        codes, names = pd.factorize(chosen.to_numpy())
-        number = {name: k for k, name in enumerate(names)}
-        for choice in form.choices(question):
-            column = np.where(answered, 0.0, np.nan)
-            if choice.name in number:
-                column[rows[codes == number[choice.name]]] = 1.0
-            new[choice_column(question.name, choice.name)] = column
+        choices = [choice.name for choice in form.choices(question)]
+        # a survey has few distinct answers: each is split once, and its rows look it up
+        codes, uniques = _distinct(data[question.name])
+        table = np.full((len(uniques) + 1, len(choices)), np.nan)   # last row: missing answers
+        for k, value in enumerate(uniques):
+            if isinstance(value, str) and value.strip():
+                chosen = set(value.split())
+                table[k] = [1.0 if name in chosen else 0.0 for name in choices]
+        rows = table[codes]
+        for j, name in enumerate(choices):
+            new[choice_column(question.name, name)] = rows[:, j]
     return pd.concat([data, pd.DataFrame(new, index=data.index)], axis=1) if new else data
 
 
-def _strip(values: pd.Series) -> pd.Series:
-    """Answers with surrounding blanks removed; NaN for anything that is not text."""
-    if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)):
-        return pd.Series(np.nan, index=values.index, dtype=object)
-    return values.str.strip()
+def _distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``values`` into their distinct values (missing: code -1, which indexes the last
+    row of a per-value table with one extra row), and the distinct values."""
+    codes, uniques = pd.factorize(values)
+    return codes, np.asarray(uniques, dtype=object)
 
 
-def _answered(values: pd.Series) -> pd.Series:
+def _answered(values: pd.Series) -> np.ndarray:
     """Not missing and not blank text (numbers and other values count as answers)."""
-    stripped = _strip(values)
-    return values.notna() & ~(stripped == "")
+    if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)):
+        return values.notna().to_numpy()
+    codes, uniques = _distinct(values)
+    given = np.array([not (isinstance(value, str) and not value.strip()) for value in uniques] + [False])
+    return given[codes]
+
+
+def _any_answered(values: pd.Series, rows: np.ndarray) -> bool:
+    """Whether any of ``rows`` (a mask) has an answer, as :func:`_answered`; stops at the first
+    (usually the first row: cheaper than finding the missing values of the whole column)."""
+    for value in values.to_numpy()[rows]:
+        if isinstance(value, str):
+            if value.strip():
+                return True
+        elif not (value is None or value is pd.NA or value is pd.NaT
+                  or (isinstance(value, (float, np.floating)) and np.isnan(value))):
+            return True
+    return False
+
+
+def _given_text(values: pd.Series) -> np.ndarray:
+    """Text that is not blank (missing values and values that are not text are not)."""
+    codes, uniques = _distinct(values)
+    given = np.array([isinstance(value, str) and bool(value.strip()) for value in uniques] + [False])
+    return given[codes]
 
 
 _FREQUENCY_COLUMNS = ["question", "label_zh", "label_en", "type", "code", "choice_zh", "choice_en", "count",
@@ -762,38 +790,44 @@ def _frequencies(design: SurveyDesign, form: Questionnaire, settings: ReportSett
     """
     data = design.data
     weights = design.weights
-    positive = (weights > 0).to_numpy()
+    weight_values = weights.to_numpy()
+    positive = weight_values > 0
     rows: list[dict[str, Any]] = []
     for question in form.questions:
         if question.name not in data.columns or question.type in ("note", "text") or question.name == "consent":
             continue  # every respondent consented: the report covers them only
         base = {"question": question.name, "label_zh": question.label.zh, "label_en": question.label.get("en"),
                 "type": question.type}
-        answered = _answered(data[question.name])
-        if not (answered.to_numpy() & positive).any():
+        if not _any_answered(data[question.name], positive):
             continue
         if question.type == "select_one":
             table = design.frequencies(question.name, ci_method=settings.ci_method, level=settings.level).to_frame()
+            n = int(table["n"].iloc[0])
+            # plain rows by code (DataFrame.to_dict and .loc per choice cost more than the estimate)
+            names = ["count", "weighted_count", "estimate", "se", "ci_low", "ci_high"]
+            found = {code: dict(zip(names, values))
+                     for code, values in zip(table.index, table[names].to_numpy(dtype=float))}
             for choice in form.choices(question):
-                row = table.loc[choice.name] if choice.name in table.index else None
-                rows.append({**base, **_frequency_row(row, choice, int(table["n"].iloc[0]))})
+                rows.append({**base, **_frequency_row(found.get(choice.name), choice, n)})
         elif question.type == "select_multiple":
             for choice in form.choices(question):
                 column = choice_column(question.name, choice.name)
                 table = design.proportion(column, ci_method=settings.ci_method, level=settings.level).to_frame()
                 row = table.loc[OVERALL]
-                count = int(np.nansum(data[column].to_numpy() * positive))
-                weighted = float(np.nansum(data[column].to_numpy() * weights.to_numpy()))
+                values = data[column].to_numpy()
+                count = int(np.nansum(values * positive))
+                weighted = float(np.nansum(values * weight_values))
                 rows.append({**base, **_frequency_row(row, choice, int(row["n"]), count, weighted)})
         else:
             row = design.mean(question.name, level=settings.level).to_frame().loc[OVERALL]
+            answered = _answered(data[question.name])
             rows.append({**base, "code": "mean", "choice_zh": "均值", "choice_en": "mean", "count": int(row["n"]),
                          "weighted_count": float(weights[answered].sum()), "estimate": row["estimate"],
                          "se": row["se"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"])})
     return pd.DataFrame(rows, columns=_FREQUENCY_COLUMNS)
 
 
-def _frequency_row(row: pd.Series | None, choice: Any, n: int, count: int | None = None,
+def _frequency_row(row: pd.Series | Mapping[str, Any] | None, choice: Any, n: int, count: int | None = None,
                    weighted: float | None = None) -> dict[str, Any]:
     out = {"code": choice.name, "choice_zh": choice.label.zh, "choice_en": choice.label.get("en"), "n": n}
     if row is None:  # a choice nobody picked
@@ -811,20 +845,21 @@ def _text_answers(frames: Mapping[str, pd.DataFrame], questionnaires: Mapping[st
         for question in questionnaires[qid].questions:
             if question.type != "text" or question.name not in data.columns:
                 continue
-            stripped = _strip(data[question.name])
-            given = data.loc[(stripped.notna() & (stripped != "")).to_numpy()]
+            given = _given_text(data[question.name])  # the three columns taken, not the rows of all
             parts.append(pd.DataFrame({
                 "questionnaire": qid, "question": question.name, "label_zh": question.label.zh,
-                "interview_id": given["interview_id"].to_numpy(),
-                "district": given[DOMAIN_COLUMN].to_numpy() if DOMAIN_COLUMN in given.columns else None,
-                "answer": given[question.name].to_numpy()}, columns=columns))
+                "interview_id": data["interview_id"].to_numpy()[given],
+                "district": data[DOMAIN_COLUMN].to_numpy()[given] if DOMAIN_COLUMN in data.columns else None,
+                "answer": data[question.name].to_numpy()[given]}, columns=columns))
     parts = [part for part in parts if len(part)]
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)
 
 
+@functools.lru_cache(maxsize=1)
 def _versions() -> str:
+    """The software versions (read once: the running code does not change under the process)."""
     names = ["survey-toolkit", "pandas", "numpy", "scipy", "openpyxl"]
     parts = [f"Python {platform.python_version()}"]
     for name in names:

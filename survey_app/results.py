@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Literal, get_args
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -101,6 +102,7 @@ register(
             "the results describe no real survey.",
         },
         "computing": {"zh": "正在计算估计值…", "en": "Computing the estimates…"},
+        "reading": {"zh": "正在读取已提交的访问…", "en": "Reading the submitted interviews…"},
         "wave": {"zh": "调查轮次", "en": "Survey wave"},
         "settings_caption": {
             "zh": "{level} 置信区间（{method}）；加权：{weighting}。",
@@ -358,7 +360,8 @@ def stored_responses(lang: str) -> pd.DataFrame | None:
     None on an empty database, after offering the demonstration data.
     """
     url = default_url()
-    frame = responses(url, data_version(url))
+    with st.spinner(t("results.reading", lang)):   # seconds only when many interviews are new
+        frame = responses(url, data_version(url))
     if frame.empty:
         demo_offer(lang)
         return None
@@ -398,7 +401,9 @@ def demo_banner(frame: pd.DataFrame, lang: str) -> None:
     notice = st.session_state.pop(_DEMO_NOTICE, None)
     if notice:
         st.success(notice)
-    n = int(frame["interviewer"].astype(str).str.startswith(DEMO_INTERVIEWER_PREFIX).sum())
+    codes, interviewers = pd.factorize(frame["interviewer"])   # each interviewer's code looked at once
+    demo = np.array([str(code).startswith(DEMO_INTERVIEWER_PREFIX) for code in interviewers] + [False])
+    n = int(demo[codes].sum())
     if n:
         st.warning(t("results.demo_banner", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX),
                    icon=":material/science:")
@@ -588,10 +593,12 @@ def show_chart(chart: alt.TopLevelMixin | dict) -> None:
     Streamlit fits a chart's axes and legend into the spec's height, which squeezes short
     charts flat; the element gets the plot height plus room for them.
     """
-    # the attribute, not chart.to_dict(): that builds the whole spec, as slow as drawing it
-    height = chart.get("height") if isinstance(chart, dict) else getattr(chart, "height", None)
+    if not isinstance(chart, dict):
+        # Altair checks the spec against the Vega-Lite schema on every draw (about 0.1 s a chart);
+        # the charts' tests check it once. Without Altair's theme Streamlit's applies, as in
+        # st.altair_chart.
+        chart = chart.to_dict(validate=False)
+        chart.pop("config", None)
+    height = chart.get("height")
     room = int(height) + _AXIS_ROOM if isinstance(height, (int, float)) else "content"
-    if isinstance(chart, dict):
-        st.vega_lite_chart(chart, width="stretch", height=room)
-    else:
-        st.altair_chart(chart, width="stretch", height=room)
+    st.vega_lite_chart(chart, width="stretch", height=room)

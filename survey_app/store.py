@@ -10,10 +10,14 @@ SQLAlchemy URL can be given instead, in the ``url`` argument or the ``SURVEY_DB_
 environment variable.
 
 Analysis pages and reports read data only through :meth:`ResponseStore.responses_frame`.
+The interviews that count are also kept in columns (table ``frame_snapshots``, see
+:mod:`survey_app.answer_columns`), so that frame is read without parsing every answer
+document again: only the interviews changed since are read.
 """
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
@@ -32,6 +36,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from survey_app.answer_columns import FORMAT as ANSWER_COLUMNS_FORMAT
+from survey_app.answer_columns import AnswerColumns, flatten_answer
 from survey_app.errors import SurveyAppError
 
 if TYPE_CHECKING:
@@ -93,6 +99,8 @@ METADATA_COLUMNS: tuple[str, ...] = (
 _TIME_COLUMNS: tuple[str, ...] = ("started_at", "submitted_at", "updated_at")
 #: Table column of a ``responses_frame`` column, where the names differ.
 _STORED_NAME = {"interview_id": "id", "sample_district": "district"}
+
+_log = logging.getLogger(__name__)
 
 # Optimistic updates retry this often, after a short random pause, when another writer
 # changed the same interview between our read and our write.
@@ -174,7 +182,37 @@ _interviews = sa.Table(
     ),
     sa.Index("ix_interviews_interviewer_status", "interviewer", "status"),
     sa.Index("ix_interviews_questionnaire_status", "questionnaire_id", "status"),
+    # the results pages' checks: the last change, and the ids, revisions and order of the
+    # interviews that count, read from these indexes alone
+    sa.Index("ix_interviews_updated_at", "updated_at"),
+    sa.Index("ix_interviews_status_started", "status", "started_at", "id", "revision"),
 )
+
+#: The interviews that count (status submitted or approved) in columns, as last read
+#: (:mod:`survey_app.answer_columns`), with the number of interviews of any status and the sum of
+#: their revisions at that moment.
+_frame_snapshots = sa.Table(
+    "frame_snapshots",
+    _metadata,
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("format", sa.Integer, nullable=False),
+    sa.Column("interviews", sa.BigInteger, nullable=False),
+    sa.Column("revisions", sa.BigInteger, nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+    sa.Column("columns", sa.LargeBinary, nullable=False),
+)
+_COUNTED_SCOPE = "submitted"
+#: What responses_frame reads of each interview: the metadata in frame order, the revision
+#: and the answers (times as the driver gives them: text on SQLite, parsed in one pass).
+_COLUMN_SOURCES = [
+    sa.type_coerce(_interviews.c[name], sa.String).label(name) if name in _TIME_COLUMNS
+    else _interviews.c[_STORED_NAME.get(name, name)]
+    for name in METADATA_COLUMNS
+] + [_interviews.c.revision, _interviews.c.answers]
+# When more than this share of the interviews is new or changed, all are read again at once.
+_READ_ALL_FROM = 0.5
+# Interviews read again by id at a time (below every database's limit of bound parameters).
+_IDS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -225,7 +263,7 @@ class Interview:
 
     def to_frame(self) -> pd.DataFrame:
         """One row: the metadata columns of ``responses_frame`` then the answers as stored."""
-        row = {**_metadata_row(self), **{name: _flatten(value) for name, value in self.answers.items()}}
+        row = {**_metadata_row(self), **{name: flatten_answer(value) for name, value in self.answers.items()}}
         return pd.DataFrame([row])
 
     def summary(self) -> str:
@@ -288,6 +326,9 @@ class ResponseStore:
         try:
             _metadata.create_all(self._engine)
             _allow_review_statuses(self._engine)
+            with self._engine.begin() as conn:   # indexes added since the table was created
+                for index in _interviews.indexes:
+                    index.create(conn, checkfirst=True)
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"cannot open the response database {display_url(self.url)}: {exc.__class__.__name__}: "
@@ -482,7 +523,9 @@ class ResponseStore:
         >>> store.data_version()
         (0, 'None')
         """
-        query = sa.select(sa.func.count(), sa.func.max(_interviews.c.updated_at))
+        # two scalar subqueries: each is answered from an index (one aggregate would scan the table)
+        query = sa.select(sa.select(sa.func.count()).select_from(_interviews).scalar_subquery(),
+                          sa.select(sa.func.max(_interviews.c.updated_at)).scalar_subquery())
         with self._read() as conn:
             count, last = conn.execute(query).one()
         return int(count), str(last)
@@ -526,22 +569,13 @@ class ResponseStore:
 
         >>> df = store.responses_frame("consumer")                      # doctest: +SKIP
         """
-        plain = [name for name in METADATA_COLUMNS if name not in _TIME_COLUMNS]
-        query = self._select(
-            [_interviews.c[_STORED_NAME.get(name, name)] for name in plain]
-            # times as the driver gives them (text on SQLite), parsed below in one pass per column
-            + [sa.type_coerce(_interviews.c[name], sa.String) for name in _TIME_COLUMNS]
-            + [_interviews.c.answers],
-            questionnaire_id=questionnaire_id, status=status, wave=wave,
-        )
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        read = dict(zip([*plain, *_TIME_COLUMNS, "answers"], zip(*rows))) if rows else {}
-        # one parse of all documents rather than a json.loads call per interview
-        answers: list[dict[str, Any]] = json.loads("[" + ",".join(read.get("answers", ())) + "]")
-        n = len(answers)
-
-        used_ids = {questionnaire_id} if questionnaire_id is not None else set(read.get("questionnaire_id", ()))
+        if questionnaire_id is None and status == "submitted" and wave is None:
+            columns = self._counted_columns()
+        else:
+            with self._read() as conn:
+                columns = _read_columns(conn, self._select(_COLUMN_SOURCES, questionnaire_id=questionnaire_id,
+                                                           status=status, wave=wave))
+        used_ids = {questionnaire_id} if questionnaire_id is not None else set(columns.metadata["questionnaire_id"].used())
         known = self._known_questionnaires()
         types: dict[str, str] = {}
         for qid in sorted(used_ids):
@@ -549,31 +583,54 @@ class ResponseStore:
                 for question in known[qid].questions:
                     if question.type != "note":
                         types.setdefault(question.name, question.type)
-        # an answer cannot take the place of the interview's metadata (its PSU, status...)
-        names = [name for name in [*types, *sorted(set().union(*answers) - set(types))]
-                 if name not in METADATA_COLUMNS]
-        # pandas spreads the dicts over the columns in C, values as they are (unanswered -> NaN)
-        spread = dict(zip(names, pd.DataFrame(answers, columns=names, dtype=object).to_numpy().T))
-        kinds = {name: pd.api.types.infer_dtype(spread[name], skipna=True) for name in names}
-        numbers = {name for name in names if _is_numeric(types.get(name), kinds[name])}
+        return columns.to_frame(types)
 
-        # the object columns are written straight into one block that the frame uses as it is
-        # (separate columns would be copied into one when pandas consolidates them)
-        texts = [*plain, *(name for name in names if name not in numbers)]
-        block = np.empty((len(texts), n), dtype=object)
-        for row, name in zip(block, plain):
-            row[:] = read.get(name, ())
-        for row, name in zip(block[len(plain):], texts[len(plain):]):
-            _fill_answers(row, spread[name], kinds[name])
-        frame = pd.DataFrame(block.T, columns=texts, dtype=object, copy=False)
-        for position, name in enumerate([*METADATA_COLUMNS, *names]):
-            if name in _TIME_COLUMNS:
-                values = pd.Series(np.array(read.get(name, ()), dtype=object), dtype=object)
-                frame.insert(position, name, pd.to_datetime(values, utc=True, format="ISO8601")
-                             .astype("datetime64[ns, UTC]"))
-            elif name in numbers:
-                frame.insert(position, name, spread[name].astype("float64"))
-        return frame
+    def _counted_columns(self) -> AnswerColumns:
+        """The interviews that count, in columns: the kept columns when no interview has changed
+        since they were saved, else those with the changed interviews read again.
+
+        The number of interviews and the sum of their revisions grow with every insert and
+        every change (nothing is deleted), so when both equal the kept ones' nothing changed;
+        otherwise the ids and revisions say which interviews to read again.
+        """
+        with self._read() as conn:
+            version = tuple(conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(_interviews.c.revision), 0))).one())
+            kept = conn.execute(sa.select(_frame_snapshots).where(_frame_snapshots.c.scope == _COUNTED_SCOPE)
+                                ).one_or_none()
+            previous = _kept_columns(kept)
+            if previous is not None and (kept.interviews, kept.revisions) == version:
+                return previous
+            rows = self._select(_COLUMN_SOURCES, questionnaire_id=None, status="submitted", wave=None)
+            if previous is None:
+                columns, changed = _read_columns(conn, rows), True
+            else:
+                keys = self._select([_interviews.c.id, _interviews.c.revision], questionnaire_id=None,
+                                    status="submitted", wave=None)
+                columns, changed = _update_columns(conn, previous, keys, rows)
+        self._keep_columns(columns if changed else None, version)
+        return columns
+
+    def _keep_columns(self, columns: AnswerColumns | None, version: tuple[int, int]) -> None:
+        """Save ``columns`` as read at ``version`` (None: the kept ones are still current).
+
+        The kept columns only save time: when they cannot be written (a read-only database,
+        another process saving at the same moment) the frame is still right, so the error is
+        logged, not raised.
+        """
+        interviews, revisions = version
+        try:
+            with self._write() as conn:
+                if columns is None:
+                    conn.execute(_frame_snapshots.update().where(_frame_snapshots.c.scope == _COUNTED_SCOPE)
+                                 .values(interviews=interviews, revisions=revisions))
+                    return
+                conn.execute(_frame_snapshots.delete().where(_frame_snapshots.c.scope == _COUNTED_SCOPE))
+                conn.execute(_frame_snapshots.insert().values(
+                    scope=_COUNTED_SCOPE, format=ANSWER_COLUMNS_FORMAT, interviews=interviews, revisions=revisions,
+                    saved_at=self._now(), columns=columns.to_bytes()))
+        except DatabaseError as exc:
+            _log.warning("the interviews in columns were not kept: %s", exc)
 
     # -- internals -----------------------------------------------------------------
 
@@ -728,6 +785,13 @@ class ResponseStore:
             new = [row for interview_id, row in rows.items() if interview_id not in existing]
             if new:
                 conn.execute(_interviews.insert(), new)
+        if new:
+            # keep the new interviews in columns now, while the importer waits anyway, so the
+            # first results view after a large import need not read their documents
+            try:
+                self._counted_columns()
+            except DatabaseError as exc:   # the import is stored; the columns only save time
+                _log.warning("the imported interviews were not kept in columns: %s", exc)
         return ImportResult(stored=len(new), skipped_existing=len(existing))
 
     # -- review (survey_app.review) ------------------------------------------------------
@@ -1045,6 +1109,47 @@ def _check_value(name: str, value: Any, *, allow_none: bool) -> Any:
     )
 
 
+def _read_columns(conn: sa.Connection, query: sa.Select) -> AnswerColumns:
+    """The interviews of ``query`` (selecting :data:`_COLUMN_SOURCES`) in columns."""
+    rows = conn.execute(query).all()
+    read = dict(zip([*METADATA_COLUMNS, "revision", "answers"], zip(*rows))) if rows else {}
+    return AnswerColumns.from_rows({name: read.get(name, ()) for name in METADATA_COLUMNS},
+                                   read.get("revision", ()), read.get("answers", ()))
+
+
+def _kept_columns(row: sa.Row | None) -> AnswerColumns | None:
+    """The kept columns of a ``frame_snapshots`` row; None when there are none of this format."""
+    if row is None or row.format != ANSWER_COLUMNS_FORMAT:
+        return None
+    try:
+        return AnswerColumns.from_bytes(row.columns)
+    except ValueError as exc:   # damaged: read the interviews again
+        _log.warning("the kept interview columns cannot be read (%s); reading the interviews again", exc)
+        return None
+
+
+def _update_columns(conn: sa.Connection, previous: AnswerColumns, keys: sa.Select,
+                    rows: sa.Select) -> tuple[AnswerColumns, bool]:
+    """``previous`` brought up to date: the interviews of ``keys`` (ids and revisions, in frame
+    order), those whose revision is new read with ``rows``; and whether anything changed."""
+    current = conn.execute(keys).all()
+    ids = np.array([key[0] for key in current], dtype=object)
+    revisions = np.array([key[1] for key in current], dtype=np.int64)
+    at = pd.Index(previous.text("interview_id")).get_indexer(ids)   # -1: not kept
+    same = at >= 0
+    same[same] = previous.revision[at[same]] == revisions[same]
+    stale = ids[~same].tolist()
+    if len(stale) > _READ_ALL_FROM * len(ids):   # mostly new: one pass over all is quicker
+        return _read_columns(conn, rows), True
+    columns = previous.take(at[same])
+    for start in range(0, len(stale), _IDS_PER_QUERY):
+        columns = columns.concat(_read_columns(conn, rows.where(_interviews.c.id.in_(stale[start:start + _IDS_PER_QUERY]))))
+    # frame order is the keys' order; an interview no longer counted by now is left out
+    read_again = pd.Index(ids).get_indexer(columns.text("interview_id")[int(same.sum()):])
+    order = np.concatenate([np.flatnonzero(same), read_again])
+    return columns.take(np.argsort(order, kind="stable")), bool(stale) or int(same.sum()) != len(previous)
+
+
 def _dump(answers: Mapping[str, Any]) -> str:
     return json.dumps(answers, ensure_ascii=False, sort_keys=True, allow_nan=False)
 
@@ -1082,38 +1187,6 @@ def _metadata_row(interview: Interview) -> dict[str, Any]:
         "submitted_at": interview.submitted_at,
         "updated_at": interview.updated_at,
     }
-
-
-def _flatten(value: Any) -> Any:
-    return " ".join(value) if isinstance(value, list) else value
-
-
-def _is_numeric(question_type: str | None, kind: str) -> bool:
-    """Whether an answer column is float64: the type is a number and every answer is one.
-
-    ``kind`` is pandas' ``infer_dtype`` of the answers. Names no questionnaire defines are
-    numeric when all their answers are numbers. A value of another type (e.g. stored under
-    an older questionnaire version) keeps the column as objects rather than being lost.
-    """
-    if question_type not in ("integer", "decimal") and (question_type is not None or kind == "empty"):
-        return False
-    return kind in ("integer", "floating", "mixed-integer-float", "empty")
-
-
-def _fill_answers(out: np.ndarray, answers: np.ndarray, kind: str) -> None:
-    """Write one object answer column into ``out``: None where unanswered, lists joined with spaces.
-
-    ``answers`` holds the values as stored, NaN where unanswered; ``kind`` is its ``infer_dtype``.
-    """
-    if kind == "empty":
-        out[:] = None
-        return
-    out[:] = answers
-    missing = pd.isna(answers)
-    out[missing] = None
-    if kind != "string":
-        answered = np.flatnonzero(~missing)
-        out[answered] = [_flatten(value) for value in out[answered]]
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,12 @@ def test_a_near_unique_domain_column_leaves_the_other_estimates_alone(rng):
 
 
 @pytest.mark.parametrize("raked", [False, True])
-def test_a_domain_where_every_answer_is_one_is_exactly_one(rng, raked):
+@pytest.mark.parametrize("mostly_answered", [False, True])   # the two ways of summing rows
+def test_a_domain_where_every_answer_is_one_is_exactly_one(rng, raked, mostly_answered):
     data = make_sample(rng, 500, 0.0)
+    if mostly_answered:
+        refill = data["p"].isna() & (rng.random(len(data)) < 0.9)
+        data.loc[refill, "p"] = (rng.random(int(refill.sum())) < 0.4).astype(float)
     data.loc[(data["region"] == "north") & data["p"].notna(), "p"] = 1.0
     data.loc[(data["region"] == "south") & data["p"].notna(), "p"] = 0.0
     design = design_of(data, raked)
@@ -107,3 +111,41 @@ def test_prepare_domains_names_an_unknown_column(rng):
     with pytest.raises(VariableError, match="not in the data") as err:
         design.prepare_domains(["sex", "gender"])
     assert err.value.argument == "columns" and err.value.value == "gender"
+
+
+def stratified_cluster_variance(data: pd.DataFrame, values: pd.Series) -> float:
+    """Textbook variance of a weighted total, PSUs with replacement within strata, with the
+    finite population correction: sum over strata of ``(1 - n_h/N_h) n_h/(n_h - 1)`` times
+    the sum of squared deviations of the PSU totals from their stratum mean."""
+    psu_totals = (data["weight"] * values).groupby([data["stratum"], data["psu"]],
+                                                   observed=True).sum()
+    variance = 0.0
+    for stratum, totals in psu_totals.groupby(level=0, observed=True):
+        n_h = len(totals)
+        fpc = data.loc[data["stratum"] == stratum, "fpc"].iloc[0]
+        variance += (1 - n_h / fpc) * n_h / (n_h - 1) * ((totals - totals.mean()) ** 2).sum()
+    return variance
+
+
+@pytest.mark.parametrize("unused_category", [False, True])
+def test_stratified_variance_matches_the_textbook_formula(rng, unused_category):
+    # PSU and stratum labels in no particular order, strata of different sizes; categorical
+    # strata and PSUs may list categories without rows
+    n = 600
+    stratum = rng.choice(["west", "east", "north"], n, p=[0.5, 0.3, 0.2])
+    psu = np.array([f"{s}-{k}" for s, k in zip(stratum, rng.integers(0, 7, n))])
+    data = pd.DataFrame({"stratum": stratum, "psu": psu,
+                         "weight": rng.uniform(1.0, 4.0, n), "y": rng.normal(10, 3, n),
+                         "sex": rng.choice(["f", "m"], n)})
+    data["fpc"] = data["stratum"].map({"west": 40.0, "east": 25.0, "north": 12.0})
+    if unused_category:
+        data["stratum"] = pd.Categorical(data["stratum"],
+                                         categories=["south", "west", "east", "north"])
+        data["psu"] = pd.Categorical(data["psu"], categories=["none", *sorted(set(psu))[::-1]])
+    design = SurveyDesign(data, weights="weight", strata="stratum", psu="psu", fpc="fpc")
+    assert design.total("y").se ** 2 == pytest.approx(
+        stratified_cluster_variance(data, data["y"]), rel=1e-12)
+    by_sex = design.total("y", by="sex").to_frame()
+    for sex in ("f", "m"):
+        assert by_sex.loc[sex, "se"] ** 2 == pytest.approx(
+            stratified_cluster_variance(data, data["y"] * (data["sex"] == sex)), rel=1e-12)

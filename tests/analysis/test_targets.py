@@ -225,6 +225,33 @@ def test_judge_gives_one_row_per_domain_with_every_column():
     assert table.loc["all", "n_eff"] == pytest.approx(500 / 1.5)
 
 
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(finite, st.floats(0, 0.2), st.floats(0, 0.2), st.integers(0, 60), st.integers(0, 900),
+                               st.floats(0.5, 3)), min_size=1, max_size=9),
+       threshold=finite)
+def test_judge_equals_the_verdict_functions_row_by_row(rows, threshold):
+    """The table is judged row by row with the scalar functions, whatever the order of the extra inputs."""
+    index = pd.Index([f"d{i}" for i in range(len(rows))])
+    estimates = pd.DataFrame([{"estimate": e, "se": se, "ci_low": e - half, "ci_high": e + half, "df": df, "n": n,
+                               "deff": deff} for e, se, half, df, n, deff in rows], index=index)
+    kg = estimates[["ci_low", "ci_high"]].assign(ci_low=lambda d: d["ci_low"] - 0.01).iloc[::-1]
+    interviews = pd.Series([n + 7 for *_, n, _ in rows], index=index).iloc[::-1]
+    table = judge(estimates, threshold=threshold, ci_method="logit", level=LEVEL, reliability_ci=kg,
+                  interviews=interviews)
+    for key, row in estimates.iterrows():
+        got = table.loc[key]
+        assert got["interviews"] == row["n"] + 7
+        if row["n"] == 0:
+            assert got["verdict"] == "no data" and math.isnan(got["p_value"])
+            continue
+        assert got["verdict"] == verdict_of(ci_low=row["ci_low"], ci_high=row["ci_high"], threshold=threshold)
+        p = one_sided_p_value(row["estimate"], se=row["se"], df=row["df"], threshold=threshold)
+        assert got["p_value"] == p or (math.isnan(p) and math.isnan(got["p_value"]))
+        flags = nchs_flags(row["estimate"], n=int(row["n"]), deff=row["deff"], df=row["df"],
+                           ci_low=kg.loc[key, "ci_low"], ci_high=kg.loc[key, "ci_high"])
+        assert got["reliability"] == "; ".join(flags) and got["reliable"] == (not flags)
+
+
 def test_assess_target_reproduces_the_design_estimates(rng):
     data = stratified_sample(rng)
     design = SurveyDesign(data, strata="district", psu="psu", nest=True)

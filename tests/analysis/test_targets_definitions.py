@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.targets import DEFAULT_TARGETS_FILE, TargetError, check_target, load_targets, target_indicator
+from analysis.targets import (
+    DEFAULT_TARGETS_FILE,
+    TargetError,
+    _parse_yaml,
+    check_target,
+    load_targets,
+    target_indicator,
+    target_indicators,
+)
 from questionnaires import shipped_questionnaires
 from tests.conftest import SHARED_DIR
 
@@ -154,6 +162,24 @@ def test_a_user_can_add_a_target_without_code(tmp_path):
     assert targets[-1].id == "complaint_handling" and targets[-1].success == ("4", "5")
 
 
+def test_reading_the_same_file_again_gives_equal_targets_and_sees_every_edit(tmp_path):
+    path = write_targets(tmp_path, shipped_entries())
+    first = load_targets(path)
+    parsed = _parse_yaml.cache_info().hits
+    again = load_targets(path)
+    assert _parse_yaml.cache_info().hits == parsed + 1  # the unchanged file was not parsed again
+    assert first == again == load_targets()
+    # an edit of the same length, in the same second: the file's content decides, not its time stamp
+    threshold = shipped_entries()[0]["threshold"]
+    changed = edited(threshold=round(1 - threshold, 2))
+    path.write_text(yaml.safe_dump({"targets": changed}, allow_unicode=True), encoding="utf-8")
+    assert load_targets(path)[0].threshold == round(1 - threshold, 2)
+    assert load_targets(path)[1:] == first[1:]
+    path.write_text("targets: [\n", encoding="utf-8")
+    with pytest.raises(TargetError, match="not valid YAML"):
+        load_targets(path)
+
+
 # -- the analysis variable ------------------------------------------------------------------------------
 
 def awareness_frame() -> pd.DataFrame:
@@ -215,3 +241,95 @@ def test_indicator_rejects_codes_outside_the_choice_list_and_the_wrong_questionn
     with pytest.raises(TargetError, match="no column for question"):
         target_indicator(frame.drop(columns="overall_satisfaction"), target=target,
                          questionnaire=FORMS["consumer_environment"])
+
+
+def test_indicators_of_several_targets_equal_each_target_alone(rng):
+    """The skip logic walked once for all targets gives each target's own indicator."""
+    form = FORMS["campaign_awareness"]
+    targets = [t for t in load_targets() if t.questionnaire == form.id]
+    targets.append(dataclasses.replace(targets[-1], id="recognition_of_everyone", denominator="all"))
+    n = 300
+    frame = pd.DataFrame({
+        "consent": rng.choice(["yes", "no", None], size=n, p=[0.8, 0.15, 0.05]),
+        "heard_campaign": rng.choice(["yes", "no", None], size=n),
+        "campaign_agreement": rng.choice(["1", "2", "3", "4", "5", None, " "], size=n),
+    }, index=pd.Index(rng.permutation(n) + 1000))
+    together = target_indicators(frame, targets=targets, questionnaire=form)
+    assert list(together.columns) == [t.id for t in targets] and together.index.equals(frame.index)
+    for target in targets:
+        alone = target_indicator(frame, target=target, questionnaire=form)
+        pd.testing.assert_series_equal(together[target.id], alone, check_names=False)
+        assert alone.name == target.id
+    assert target_indicators(frame, targets=[], questionnaire=form).shape == (n, 0)
+    with pytest.raises(TargetError, match="share an id"):
+        target_indicators(frame, targets=[targets[0], targets[0]], questionnaire=form)
+
+
+def random_answers(form, rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Answers drawn without regard to the skip logic, so stale answers to questions not asked abound."""
+    columns = {}
+    for question in form.questions:
+        if question.type in ("note", "text"):
+            continue
+        codes = [c.name for c in form.choices(question)] if question.list_name else []
+        if question.name == "consent":
+            values = rng.choice(["yes", "no"], size=n, p=[0.9, 0.1]).astype(object)
+        elif question.type == "select_one":
+            values = rng.choice(codes, size=n).astype(object)
+        elif question.type == "select_multiple":
+            values = np.array([" ".join(rng.choice(codes, size=rng.integers(1, 3), replace=False)) for _ in range(n)],
+                              dtype=object)
+        else:
+            values = rng.integers(0, 100, size=n).astype(float)
+        missing = rng.random(n) < 0.15
+        values[missing] = None if values.dtype == object else np.nan
+        columns[question.name] = values
+    return pd.DataFrame(columns)
+
+
+def indicator_row_by_row(frame: pd.DataFrame, target, form) -> np.ndarray:
+    """The definition, one interview at a time, with every answer of the interview in view."""
+    question = form.question(target.question)
+    out = []
+    for row in frame.to_dict("records"):
+        answers = {}
+        for q in form.questions:
+            value = row.get(q.name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            answers[q.name] = value.split() if q.type == "select_multiple" else \
+                int(value) if q.type == "integer" else value
+        if answers.get("consent") != "yes":
+            out.append(np.nan)
+        elif not form.is_relevant(question, answers):
+            out.append(0.0 if target.denominator == "all" and target.statistic == "proportion" else np.nan)
+        elif question.name not in answers:
+            out.append(np.nan)
+        elif target.statistic == "mean":
+            out.append(float(answers[question.name]))
+        else:
+            given = answers[question.name]
+            chosen = given if isinstance(given, list) else [given]
+            out.append(1.0 if set(chosen) & set(target.success) else 0.0)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("qid", sorted({t.questionnaire for t in load_targets()}))
+def test_indicators_follow_the_skip_logic_of_each_interview(qid, rng):
+    form = FORMS[qid]
+    targets = [t for t in load_targets() if t.questionnaire == qid]
+    targets += [dataclasses.replace(t, id=f"{t.id}_all", denominator="all") for t in targets
+                if t.statistic == "proportion" and t.denominator == "relevant"]
+    # and a target on every question with skip logic, chains of it included (asked if a question was
+    # answered so, itself asked if...)
+    template = targets[0]
+    targets += [dataclasses.replace(template, id=f"share_{q.name}", question=q.name, statistic="proportion",
+                                    success=(form.choices(q)[0].name,), denominator="relevant", threshold=0.5)
+                for q in form.questions if q.list_name and q.name != "consent" and q.relevant]
+    frame = random_answers(form, rng, 250)
+    together = target_indicators(frame, targets=targets, questionnaire=form)
+    for target in targets:
+        expected = indicator_row_by_row(frame, target, form)
+        np.testing.assert_array_equal(together[target.id].to_numpy(), expected, err_msg=target.id)
+        alone = target_indicator(frame, target=target, questionnaire=form)
+        np.testing.assert_array_equal(alone.to_numpy(), expected, err_msg=target.id)

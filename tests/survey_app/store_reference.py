@@ -1,4 +1,4 @@
-"""``ResponseStore.responses_frame`` built the slow, obvious way, and a store with every kind of data.
+"""``ResponseStore.responses_frame`` built the slow, obvious way, a store with every kind of data, and a clock.
 
 Shared by the SQLite tests (``test_store.py``) and the PostgreSQL ones (``test_store_postgres.py``).
 """
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,18 @@ from questionnaires import shipped_questionnaires
 from survey_app.store import METADATA_COLUMNS, ResponseStore
 
 FORM = "consumer_environment"
+
+
+class Clock:
+    """A clock that advances ``step`` at each reading, so stored times are distinct and known."""
+
+    def __init__(self, start: datetime = datetime(2026, 10, 8, 1, 30, tzinfo=timezone.utc),
+                 step: timedelta = timedelta(seconds=1)) -> None:
+        self.now, self.step = start, step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
 
 
 def reference_frame(store: ResponseStore, questionnaire_id: str | None = None, status: str = "submitted",

@@ -408,6 +408,25 @@ def test_control_characters_excel_cannot_store_are_replaced(small_tables):
     assert cell_text("x" * 40000) == "x" * 32767
 
 
+def test_long_answers_wrap_in_taller_rows_and_one_line_rows_stay_plain(small_tables):
+    """Neither Excel nor LibreOffice grows a row on opening, so the writer sizes wrapped rows itself."""
+    frame = pd.DataFrame({"questionnaire": "salt_consumers", "question": "suggestions", "label_zh": "意见",
+                          "interview_id": ["i1", "i2", "i3"], "district": "haian",
+                          "answer": ["好", "第一行\n第二行\n第三行", "x" * 500]})
+    buffer = io.BytesIO()
+    write_report(dataclasses.replace(small_tables, text_answers=frame), buffer)
+    ws = load_workbook(io.BytesIO(buffer.getvalue()))["开放题 Text answers"]
+    assert ws["A3"].value == "问卷 Questionnaire" and ws["A3"].alignment.wrap_text and ws["A3"].font.b
+    assert ws.column_dimensions["F"].width == 70  # the sheet's widest column, reached by the long answer
+    short, three_lines, long = (ws.cell(row=4 + i, column=6) for i in range(3))
+    assert ws.row_dimensions[4].height is None and not short.has_style
+    assert ws.row_dimensions[5].height == 16 * 3 + 2 and three_lines.alignment.wrap_text
+    # 500 characters in a column of 70 (69 usable): 8 lines; the other cells of the row align to the top
+    assert ws.row_dimensions[6].height == 16 * 8 + 2 and long.alignment.wrap_text
+    assert ws.cell(row=6, column=1).alignment.vertical == "top" and not ws.cell(row=6, column=1).alignment.wrap_text
+    assert ws.freeze_panes == "A4"
+
+
 def test_write_report_to_a_path_and_to_a_missing_directory(small_tables, tmp_path: Path):
     path = tmp_path / "report.xlsx"
     write_report(small_tables, path)

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from analysis import OVERALL, SurveyDesign
@@ -21,6 +23,7 @@ from analysis.sampling import select_psus
 from analysis.targets import load_targets
 from questionnaires import load_districts, shipped_questionnaires
 from survey_app.assignments import AssignmentStore
+from survey_app import reporting
 from survey_app.excel import write_report
 from survey_app.reporting import (DOMAIN_VARIABLES, ReportError, ReportSettings, build_report, respondent_designs,
                                   report_from_store, target_column, target_trend)
@@ -269,3 +272,37 @@ def test_an_fpc_missing_for_some_interviews_is_not_used_and_the_methods_say_so(f
     assert tables.overview.loc[target, "se"] == pytest.approx(plain.overview.loc[target, "se"], rel=1e-12)
     methods = dict(zip(tables.methods["item"], tables.methods["value"]))
     assert f"not applied to {first}" in methods["有限总体校正 Finite population correction"]
+
+
+# -- which answers count ------------------------------------------------------------------------
+
+ANSWERS = st.one_of(st.none(), st.just(np.nan), st.sampled_from(["", " ", "\t", "a", " b ", "a b", "c  a", "z"]),
+                    st.integers(0, 3))
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(ANSWERS, max_size=30), data=st.data())
+def test_answers_count_when_not_missing_and_not_blank(values, data):
+    """The report's rules, value by value: blank text is no answer, a number is one; free text
+    must be text; a select_multiple answer chooses the codes it names."""
+    column = pd.Series(values, dtype=object)
+    rows = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool)
+
+    def missing(value):
+        return value is None or (isinstance(value, float) and np.isnan(value))
+
+    answered = [not missing(v) and not (isinstance(v, str) and not v.strip()) for v in values]
+    assert reporting._answered(column).tolist() == answered
+    assert reporting._any_answered(column, rows) == any(a for a, r in zip(answered, rows) if r)
+    assert reporting._given_text(column).tolist() == [isinstance(v, str) and bool(v.strip()) for v in values]
+    form = FORMS["consumer_environment"]
+    question = form.question("complaint_channels")
+    codes = [c.name for c in form.choices(question)]
+    words = [codes[0], codes[1], codes[-1]]
+    texts = pd.Series([" ".join(words[len(v) % 3:]) if isinstance(v, str) and v.strip() else v
+                       for v in values], dtype=object)
+    added = reporting._add_multiple_indicators(pd.DataFrame({"complaint_channels": texts}), form)
+    for code in codes:
+        expected = [float(code in v.split()) if isinstance(v, str) and v.strip() else np.nan for v in texts]
+        np.testing.assert_array_equal(added[reporting.choice_column("complaint_channels", code)].to_numpy(),
+                                      expected)

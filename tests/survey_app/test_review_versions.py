@@ -31,17 +31,9 @@ from tests.survey_app.review_helpers import (
     make_users,
     stored,
 )
+from tests.survey_app.store_reference import Clock
 
 FORM = "telecom_users"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 9, 1, 2, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
 
 
 @pytest.fixture
@@ -58,7 +50,8 @@ def users(accounts):
 
 @pytest.fixture
 def library(db_url) -> QuestionnaireLibrary:
-    library = QuestionnaireLibrary(db_url, clock=Clock())
+    library = QuestionnaireLibrary(db_url, clock=Clock(datetime(2026, 9, 1, 2, 0, tzinfo=timezone.utc),
+                                                        timedelta(minutes=1)))
     yield library
     library.close()
 

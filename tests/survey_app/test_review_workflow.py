@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -37,23 +37,15 @@ from survey_app.store import (
     _interviews,
 )
 from tests.survey_app.review_helpers import FAST, FORMS, make_interviews, make_users, stored
+from tests.survey_app.store_reference import Clock
 
 FORM = "consumer_environment"
 TARGET = next(t for t in load_targets() if t.id == "consumer_environment_satisfaction")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 10, 20, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 10, 20, 9, 0, tzinfo=timezone.utc))
 
 
 @pytest.fixture

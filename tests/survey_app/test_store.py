@@ -28,21 +28,10 @@ from survey_app.store import (
     default_url,
     display_url,
 )
-from tests.survey_app.store_reference import assert_same_frame, mixed_store, reference_frame
+from tests.survey_app.store_reference import Clock, assert_same_frame, mixed_store, reference_frame
 
 PROJECT_ROOT = Path(__file__).parent.parent.parent
 FORM = "consumer_environment"
-
-
-class Clock:
-    """A clock that advances one second per reading, so times are distinct and known."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture

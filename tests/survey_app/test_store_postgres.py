@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 from argon2 import PasswordHasher
@@ -18,19 +18,10 @@ from hypothesis import strategies as st
 
 from survey_app.auth import Accounts, AuthenticationError, SetupError
 from survey_app.store import DatabaseError, InvalidArgumentError, ResponseStore
-from tests.survey_app.store_reference import assert_same_frame, mixed_store, reference_frame
+from tests.survey_app.store_reference import Clock, assert_same_frame, mixed_store, reference_frame
 
 FORM = "consumer_environment"
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 10, 8, 1, 30, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def pg_rows(url: str, sql: str) -> list[tuple]:
@@ -119,6 +110,21 @@ def test_responses_frame_and_data_version_on_postgresql(postgres_url):
     assert store.data_version() == (count, str(last.astimezone(timezone.utc)))
     store.save_answer(store.drafts("A01")[0].id, "age", 34)
     assert store.data_version() != (count, str(last.astimezone(timezone.utc)))
+    store.close()
+
+
+def test_interviews_kept_in_columns_on_postgresql(postgres_url):
+    """The kept columns (a bytea) are read back, and brought up to date after changes."""
+    store = ResponseStore(postgres_url, clock=Clock())
+    mixed_store(store)
+    first = store.responses_frame()
+    assert pg_rows(postgres_url, "SELECT scope, format FROM frame_snapshots") == [("submitted", 1)]
+    assert_same_frame(store.responses_frame(), first)
+    submitted = store.interviews(status="submitted")
+    store.set_status(submitted[0].id, "rejected", reason="duplicate", expected="submitted")
+    fresh = store.start_interview(FORM, "1.0", interviewer="A02", district="haimen", psu="P9", wave="2026")
+    store.submit(fresh, {"consent": "yes", "age": 44, "complaint_channels": ["other"]})
+    assert_same_frame(store.responses_frame(), reference_frame(store))
     store.close()
 
 
