@@ -30,6 +30,12 @@ Estimate
     results.
 design_weights(probs, *more_stages)
     Design weights from inclusion probabilities.
+key_drivers(design, outcome, drivers, *, scale, method="shapley"|"relative_weights", ...)
+    Importance of each driver for an outcome (LMG/Shapley decomposition of R², Johnson's
+    relative weights) from survey-weighted regressions, with replicate-weight intervals, and
+    each driver's performance on 0-100 (:class:`KeyDrivers`).
+plspm(data, *, blocks, inner, modes=None, scheme="centroid", scaled=False, weights=None)
+    PLS path modelling as R's ``plspm::plspm`` (:class:`PLSResult`), with survey weights.
 Errors: SurveyError > DesignError, VariableError, ReplicateError, WeightingError >
     (MarginError, ConvergenceError).
 
@@ -43,9 +49,10 @@ Examples
 from .errors import (ConvergenceError, DesignError, MarginError, ReplicateError, SurveyError,
                      VariableError, WeightingError)
 from .results import Estimate, OVERALL, RESULT_COLUMNS
-from .design import CI_METHODS, LONELY_PSU_OPTIONS, SurveyDesign
+from .design import CI_METHODS, LONELY_PSU_OPTIONS, ReplicateDesign, SurveyDesign
 from .weighting import design_weights
-from .replicates import ReplicateDesign
+from .drivers import KeyDrivers, key_drivers
+from .pls import PLSModelError, PLSResult, plspm
 
 __all__ = [
     "SurveyDesign",
@@ -56,6 +63,11 @@ __all__ = [
     "CI_METHODS",
     "LONELY_PSU_OPTIONS",
     "design_weights",
+    "key_drivers",
+    "KeyDrivers",
+    "plspm",
+    "PLSResult",
+    "PLSModelError",
     "SurveyError",
     "DesignError",
     "VariableError",

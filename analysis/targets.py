@@ -14,6 +14,13 @@ inconclusive verdict the number of further completed interviews that would settl
 estimate held, and the reliability flags of the NCHS Data Presentation Standards for
 Proportions (Parker et al. 2017, Vital Health Stat 2(175)).
 
+Small samples: a result is **too few for an estimate** when its effective sample size is
+below :data:`MIN_EFFECTIVE_N` (the NCHS minimum, below which the standard suppresses an
+estimate); :func:`sample_needed` says how many respondents that takes. Every verdict also
+carries a **hint** (:data:`HINTS`, :func:`hint_of`) that follows from the distance between
+estimate and threshold in standard errors and the further interviews the verdict needs, so
+that the dashboard, the workbook and the command line word small or close results alike.
+
 Examples
 --------
 >>> from analysis import SurveyDesign
@@ -69,6 +76,13 @@ __all__ = [
     "one_sided_p_value",
     "extra_interviews",
     "nchs_flags",
+    "nchs_reasons",
+    "sample_needed",
+    "hint_of",
+    "HINTS",
+    "REASONS",
+    "MIN_EFFECTIVE_N",
+    "PRACTICAL_EXTRA",
 ]
 
 #: The targets shipped with the toolkit.
@@ -100,6 +114,23 @@ NCHS_RELATIVE_WIDTH_FLOOR = 0.05
 NCHS_MAX_RELATIVE_WIDTH = 1.30
 NCHS_MIN_DF = 8
 NCHS_LEVEL = 0.95
+
+#: Below this effective sample size ``n / max(deff, 1)`` a result is "too few for an estimate":
+#: the NCHS standard suppresses it, and the app and the workbook show words, not numbers.
+MIN_EFFECTIVE_N = NCHS_MIN_EFFECTIVE_N
+#: Further interviews beyond this multiple of the interviews so far are not a practical way to
+#: settle a verdict: the hint then says that the estimate sits on the threshold.
+PRACTICAL_EXTRA = 5.0
+
+Hint = Literal["no data", "too few", "met", "not met", "toward met", "toward not met", "on threshold"]
+#: What a result lets one say, from :func:`hint_of`: ``too few`` (below the minimum sample),
+#: ``met``/``not met`` (decided), ``toward met``/``toward not met`` (inconclusive, a practical
+#: number of further interviews would settle it if the estimate held), ``on threshold``
+#: (inconclusive, and only impractically many further interviews would settle it).
+HINTS: tuple[str, ...] = get_args(Hint)
+Reason = Literal["effective n", "ci width", "relative ci width", "df"]
+#: Codes of the NCHS reasons of :func:`nchs_reasons`.
+REASONS: tuple[str, ...] = get_args(Reason)
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYS = ("id", "label", "questionnaire", "question", "statistic", "success", "denominator",
@@ -682,7 +713,8 @@ def extra_interviews(estimate: float, *, se: float, df: float, level: float, ci_
         return None
     if verdict_of(ci_low=ci_low, ci_high=ci_high, threshold=threshold) != "inconclusive":
         return 0
-    if estimate == threshold:
+    # Equal to rounding (e.g. 4/5 computed as 0.7999999999999999): no sample size decides it.
+    if math.isclose(estimate, threshold, rel_tol=1e-9, abs_tol=1e-12):
         return None
     above = estimate > threshold
     sign = -1.0 if above else 1.0
@@ -706,13 +738,47 @@ def extra_interviews(estimate: float, *, se: float, df: float, level: float, ci_
         return moved >= threshold if above else moved < threshold
 
     extra = max(1, math.ceil(n * ((distance / needed) ** 2 - 1)))
-    while not settled(extra):  # floating-point rounding at the boundary
+    # The closed form is exact up to floating-point rounding at the boundary: a few steps
+    # settle it; more would mean the limit cannot reach the threshold in floating point.
+    for _ in range(64):
+        if settled(extra):
+            break
         extra += 1
+    else:
+        return None
     while extra > 1 and settled(extra - 1):
         extra -= 1
     if interviews is not None and interviews > n:
         return math.ceil(extra * interviews / n)
     return extra
+
+
+def nchs_reasons(estimate: float, *, n: int, deff: float, df: float, ci_low: float, ci_high: float,
+                 statistic: Statistic = "proportion") -> tuple[tuple[Reason, float], ...]:
+    """Reasons an estimate is unreliable by the NCHS presentation standard, as codes.
+
+    The criteria of :func:`nchs_flags`, each as ``(code, value)``: ``("effective n", n/deff)``,
+    ``("ci width", width)``, ``("relative ci width", width/estimate)``, ``("df", df)``, so an
+    interface can word them in its own language (the limits are the ``NCHS_*`` constants).
+
+    Examples
+    --------
+    >>> nchs_reasons(0.5, n=20, deff=1.0, df=19, ci_low=0.25, ci_high=0.75)
+    (('effective n', 20.0), ('ci width', 0.5))
+    """
+    reasons: list[tuple[Reason, float]] = []
+    effective = n / deff if np.isfinite(deff) and deff > 1 else float(n)
+    if effective < NCHS_MIN_EFFECTIVE_N:
+        reasons.append(("effective n", float(effective)))
+    if statistic == "proportion":
+        width = float(ci_high - ci_low)
+        if not np.isfinite(width) or width >= NCHS_MAX_WIDTH:
+            reasons.append(("ci width", width))
+        elif width > NCHS_RELATIVE_WIDTH_FLOOR and estimate > 0 and width / estimate > NCHS_MAX_RELATIVE_WIDTH:
+            reasons.append(("relative ci width", float(width / estimate)))
+    if not np.isfinite(df) or df < NCHS_MIN_DF:
+        reasons.append(("df", float(df)))
+    return tuple(reasons)
 
 
 def nchs_flags(estimate: float, *, n: int, deff: float, df: float, ci_low: float, ci_high: float,
@@ -743,37 +809,117 @@ def nchs_flags(estimate: float, *, n: int, deff: float, df: float, ci_low: float
     Returns
     -------
     tuple of str
-        Empty when the estimate meets the standard.
+        Empty when the estimate meets the standard; in English (:func:`nchs_reasons` gives
+        the same reasons as codes).
 
     Examples
     --------
     >>> nchs_flags(0.5, n=20, deff=1.0, df=19, ci_low=0.27, ci_high=0.73)
     ('effective sample size 20.0 < 30', 'CI width 0.46 >= 0.30')
     """
-    flags: list[str] = []
-    effective = n / deff if np.isfinite(deff) and deff > 1 else float(n)
-    if effective < NCHS_MIN_EFFECTIVE_N:
-        flags.append(f"effective sample size {effective:.1f} < {NCHS_MIN_EFFECTIVE_N}")
-    if statistic == "proportion":
-        width = ci_high - ci_low
-        if not np.isfinite(width) or width >= NCHS_MAX_WIDTH:
-            flags.append(f"CI width {width:.2f} >= {NCHS_MAX_WIDTH:.2f}")
-        elif width > NCHS_RELATIVE_WIDTH_FLOOR and estimate > 0 and width / estimate > NCHS_MAX_RELATIVE_WIDTH:
-            flags.append(f"relative CI width {width / estimate:.0%} > {NCHS_MAX_RELATIVE_WIDTH:.0%}")
-    if not np.isfinite(df) or df < NCHS_MIN_DF:
-        flags.append(f"degrees of freedom {df:g} < {NCHS_MIN_DF}")
-    return tuple(flags)
+    return _flag_texts(nchs_reasons(estimate, n=n, deff=deff, df=df, ci_low=ci_low, ci_high=ci_high,
+                                    statistic=statistic))
+
+
+_REASON_TEXTS = {
+    "effective n": lambda v: f"effective sample size {v:.1f} < {NCHS_MIN_EFFECTIVE_N}",
+    "ci width": lambda v: f"CI width {v:.2f} >= {NCHS_MAX_WIDTH:.2f}",
+    "relative ci width": lambda v: f"relative CI width {v:.0%} > {NCHS_MAX_RELATIVE_WIDTH:.0%}",
+    "df": lambda v: f"degrees of freedom {v:g} < {NCHS_MIN_DF}",
+}
+
+
+def _flag_texts(reasons: tuple[tuple[Reason, float], ...]) -> tuple[str, ...]:
+    return tuple(_REASON_TEXTS[code](value) for code, value in reasons)
+
+
+def sample_needed(n: int, deff: float, *, min_effective_n: float = MIN_EFFECTIVE_N) -> int:
+    """Respondents a result needs to be an estimate: ``ceil(min_effective_n * max(deff, 1))``.
+
+    A result of ``n`` respondents is "too few for an estimate" when ``n`` is below this,
+    i.e. when its effective sample size ``n / max(deff, 1)`` is below ``min_effective_n``
+    (the NCHS criterion). The design effect of fewer than ``min_effective_n`` respondents
+    is itself too uncertain to scale the minimum (with one or two it is not even defined),
+    so below that it is taken as 1.
+
+    Parameters
+    ----------
+    n : int
+        Respondents.
+    deff : float
+        Their design effect (NaN when unknown).
+    min_effective_n : float, default :data:`MIN_EFFECTIVE_N`
+
+    Examples
+    --------
+    >>> sample_needed(1, float("nan")), sample_needed(25, 1.01), sample_needed(200, 1.5)
+    (30, 30, 45)
+    """
+    if not (isinstance(min_effective_n, numbers.Real) and math.isfinite(min_effective_n) and min_effective_n >= 1):
+        raise TargetError("must be a number of at least 1", argument="min_effective_n", value=min_effective_n,
+                          fix=f"use e.g. {MIN_EFFECTIVE_N} (the NCHS minimum effective sample size)")
+    scale = deff if n >= min_effective_n and np.isfinite(deff) and deff > 1 else 1.0
+    # rounded first: 30 * 1.1 is 33.000000000000004 in floating point, and needs 33
+    return max(1, math.ceil(round(min_effective_n * scale, 9)))
+
+
+def hint_of(verdict: Status, *, estimate: float, threshold: float, too_few: bool, extra: int | None,
+            interviews: int, practical_extra: float = PRACTICAL_EXTRA) -> Hint:
+    """What a result lets one say (:data:`HINTS`).
+
+    ``too few`` first (no estimate to speak of); a decided verdict is itself; an
+    inconclusive one leans toward the side of the estimate (``toward met`` at or above the
+    threshold, ``toward not met`` below) when the further interviews it needs (``extra``,
+    :func:`extra_interviews`, in completed interviews) are at most ``practical_extra`` times
+    the ``interviews`` so far, and is ``on threshold`` otherwise (or when no number would do).
+    The further interviews follow from the distance between estimate and threshold in
+    standard errors, ``z``: the interval leaves the threshold once ``z * sqrt((n + extra) / n)``
+    exceeds its critical value, so 5 times the sample is reached at ``z`` of about 0.8.
+
+    Parameters
+    ----------
+    verdict : {"met", "not met", "inconclusive", "no data"}
+    estimate, threshold : float
+    too_few : bool
+        Below the minimum sample (:func:`sample_needed`).
+    extra : int or None
+        :func:`extra_interviews` of an inconclusive verdict.
+    interviews : int
+        Completed interviews so far (the unit of ``extra``).
+    practical_extra : float, default :data:`PRACTICAL_EXTRA`
+
+    Examples
+    --------
+    Elderly care, 68% against 80% from 25 respondents of 308 interviews: 321 more interviews
+    would show it not met if the estimate held, about as many as so far:
+
+    >>> hint_of("inconclusive", estimate=0.68, threshold=0.8, too_few=False, extra=321, interviews=308)
+    'toward not met'
+    >>> hint_of("inconclusive", estimate=0.789, threshold=0.8, too_few=False, extra=11451, interviews=308)
+    'on threshold'
+    """
+    if verdict not in STATUSES:
+        raise TargetError("unknown verdict", argument="verdict", value=verdict, fix=f"use one of {', '.join(STATUSES)}")
+    if verdict == "no data":
+        return "no data"
+    if too_few:
+        return "too few"
+    if verdict != "inconclusive":
+        return verdict
+    if extra is None or pd.isna(extra) or extra > practical_extra * max(interviews, 1):
+        return "on threshold"
+    return "toward met" if estimate >= threshold else "toward not met"
 
 
 #: Columns of :func:`judge` and :meth:`TargetAssessment.to_frame`, in order.
 VERDICT_COLUMNS = ("verdict", "estimate", "threshold", "difference", "ci_low", "ci_high", "p_value",
                    "extra_interviews", "se", "df", "n", "interviews", "n_eff", "deff", "reliable",
-                   "reliability")
+                   "reliability", "reliability_reasons", "too_few", "n_needed", "distance_se", "hint")
 
 
 def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMethod, level: float,
           statistic: Statistic = "proportion", reliability_ci: pd.DataFrame | None = None,
-          interviews: pd.Series | None = None) -> pd.DataFrame:
+          interviews: pd.Series | None = None, min_effective_n: float = MIN_EFFECTIVE_N) -> pd.DataFrame:
     """Verdicts for every row (domain) of an estimate table.
 
     Parameters
@@ -792,6 +938,8 @@ def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMetho
         criteria. Default: the intervals of ``estimates``.
     interviews : pandas.Series, optional
         Completed interviews per domain (same index) when only some are in the denominator.
+    min_effective_n : float, default :data:`MIN_EFFECTIVE_N`
+        The minimum sample of an estimate (:func:`sample_needed`).
 
     Returns
     -------
@@ -801,7 +949,9 @@ def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMetho
         threshold, ``p_value`` (:func:`one_sided_p_value`), ``extra_interviews``
         (:func:`extra_interviews`, nullable integer, only for inconclusive verdicts),
         ``n_eff`` = ``n / max(deff, 1)``, ``reliable`` and ``reliability`` (the NCHS flags
-        joined by ``"; "``).
+        joined by ``"; "``), ``reliability_reasons`` (the same as :func:`nchs_reasons` codes),
+        ``too_few`` (``n`` below ``n_needed`` = :func:`sample_needed`: show no numbers),
+        ``distance_se`` = (estimate - threshold) / se, and ``hint`` (:func:`hint_of`).
     """
     if ci_method not in INTERVAL_METHODS:
         raise TargetError("unknown interval method", argument="ci_method", value=ci_method,
@@ -832,9 +982,13 @@ def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMetho
         out = {"estimate": estimate, "threshold": float(threshold), "difference": estimate - threshold,
                "ci_low": ci_low, "ci_high": ci_high, "se": se, "df": df, "n": n, "interviews": count,
                "n_eff": n / deff if np.isfinite(deff) and deff > 1 else float(n), "deff": deff}
+        needed = sample_needed(n, deff, min_effective_n=min_effective_n)
+        with np.errstate(over="ignore"):  # a tiny SE: infinitely many SEs away
+            distance = (estimate - threshold) / se if np.isfinite(se) and se > 0 else math.nan
+        out.update(too_few=n < needed, n_needed=needed, distance_se=distance)
         if n == 0 or not np.isfinite(estimate):
             out.update(verdict="no data", p_value=math.nan, extra_interviews=None, reliable=False,
-                       reliability="no respondents")
+                       reliability="no respondents", reliability_reasons=(), hint="no data")
             rows.append(out)
             continue
         out["verdict"] = verdict_of(ci_low=ci_low, ci_high=ci_high, threshold=threshold)
@@ -843,13 +997,18 @@ def judge(estimates: pd.DataFrame, *, threshold: float, ci_method: IntervalMetho
             extra_interviews(estimate, se=se, df=df, level=level, ci_low=ci_low, ci_high=ci_high, n=n,
                              threshold=threshold, ci_method=ci_method, interviews=count)
             if out["verdict"] == "inconclusive" else None)
-        flags = nchs_flags(estimate, n=n, deff=deff, df=df, ci_low=float(kg_low[i]), ci_high=float(kg_high[i]),
-                           statistic=statistic)
-        out.update(reliable=not flags, reliability="; ".join(flags))
+        reasons = nchs_reasons(estimate, n=n, deff=deff, df=df, ci_low=float(kg_low[i]), ci_high=float(kg_high[i]),
+                               statistic=statistic)
+        flags = _flag_texts(reasons)
+        out.update(reliable=not flags, reliability="; ".join(flags), reliability_reasons=reasons,
+                   hint=hint_of(out["verdict"], estimate=estimate, threshold=threshold, too_few=out["too_few"],
+                                extra=out["extra_interviews"], interviews=count))
         rows.append(out)
     table = pd.DataFrame(rows, index=estimates.index, columns=list(VERDICT_COLUMNS))
     table["extra_interviews"] = pd.array(table["extra_interviews"].tolist(), dtype="Int64")
     table["reliable"] = table["reliable"].astype(bool)
+    table["too_few"] = table["too_few"].astype(bool)
+    table["n_needed"] = table["n_needed"].astype(int)
     return table
 
 
@@ -906,6 +1065,10 @@ class TargetAssessment:
             if row["verdict"] == "no data":
                 lines.append(f"  {name}: no data")
                 continue
+            if row["too_few"]:
+                lines.append(f"  {name}: too few respondents for an estimate: n = {row['n']} of the "
+                             f"~{row['n_needed']} needed")
+                continue
             side = ">=" if row["estimate"] >= row["threshold"] else "<"
             text = (f"  {name}: {row['verdict']}; estimate {show(row['estimate'])} {side} {show(row['threshold'])}, "
                     f"CI {show(row['ci_low'])} to {show(row['ci_high'])}, p = {row['p_value']:.3g}, n = {row['n']}")
@@ -919,7 +1082,8 @@ class TargetAssessment:
 
 
 def assess_target(design: SurveyDesign, variable: str, *, target: Target, by: str | None = None,
-                  level: float = 0.95, ci_method: str = "logit") -> TargetAssessment:
+                  level: float = 0.95, ci_method: str = "logit",
+                  min_effective_n: float = MIN_EFFECTIVE_N) -> TargetAssessment:
     """Estimate a target's statistic overall and by domain, and judge it.
 
     Parameters
@@ -934,6 +1098,8 @@ def assess_target(design: SurveyDesign, variable: str, *, target: Target, by: st
     level : float, default 0.95
     ci_method : str, default "logit"
         Interval of a proportion, as :meth:`SurveyDesign.proportion`; means use Student t.
+    min_effective_n : float, default :data:`MIN_EFFECTIVE_N`
+        Minimum sample of an estimate (:func:`sample_needed`); the ``too_few`` column.
 
     Returns
     -------
@@ -959,12 +1125,12 @@ def assess_target(design: SurveyDesign, variable: str, *, target: Target, by: st
             same = ci_method == "beta" and level == NCHS_LEVEL
             kg_parts.append(result.to_frame() if same else estimate(domain, "beta", NCHS_LEVEL).to_frame())
     table = pd.concat(parts)
-    counts = design._domain_sizes(None)
+    counts = design.domain_sizes(None)
     if by is not None:
-        counts = pd.concat([counts, design._domain_sizes(by)])
+        counts = pd.concat([counts, design.domain_sizes(by)])
     method = "t" if target.statistic == "mean" else ci_method
     verdicts = judge(table, threshold=target.threshold, ci_method=method, level=level, statistic=target.statistic,
                      reliability_ci=pd.concat(kg_parts) if kg_parts else None,
-                     interviews=counts.reindex(table.index).fillna(0).astype(int))
+                     interviews=counts.reindex(table.index).fillna(0).astype(int), min_effective_n=min_effective_n)
     return TargetAssessment(target=target, level=level, ci_method=method, design=design.describe(),
                             _table=verdicts, notes=tuple(dict.fromkeys(notes)))

@@ -1,37 +1,64 @@
-"""Weighting: design weights, nonresponse adjustment, post-stratification, raking, trimming.
+"""Weighting on arrays: design weights, nonresponse, post-stratification, raking, trimming.
 
-The functions taking a :class:`~analysis.SurveyDesign` return a new design (designs are
-immutable); :meth:`SurveyDesign.poststratify`, :meth:`SurveyDesign.rake`,
-:meth:`SurveyDesign.trim` and :meth:`SurveyDesign.adjust_nonresponse` call them.
+Every function takes weights (and category codes) as arrays and returns new weights; the
+calibrations also return a :class:`CalibrationStep`, the public description of the step that
+the linearisation engine uses to give R's standard errors after ``postStratify`` and
+``calibrate(calfun = "raking")``: linearised values are replaced by their residuals from the
+calibration model before being aggregated to PSU totals.  :class:`analysis.SurveyDesign` and
+:class:`analysis.ReplicateDesign` turn column names into codes and call these functions.
 
-After post-stratification or raking the design remembers the calibration, and its standard
-errors are those of R's ``postStratify`` and ``calibrate(calfun = "raking")``: linearised
-values are replaced by their residuals from the calibration model before being aggregated to
-PSU totals.  Raking is done by iterative proportional fitting on the cells of the
-cross-classification of the margin variables (exactly the same weights as row-level IPF and as
-R's ``calibrate(calfun = "raking")``, far faster).
+Raking is done by iterative proportional fitting on the cells of the cross-classification of
+the margin variables (exactly the same weights as row-level IPF and as R's
+``calibrate(calfun = "raking")``, far faster).
+
+Imports nothing of :mod:`analysis` but its errors.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import ConvergenceError, DesignError, MarginError, VariableError, WeightingError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .design import SurveyDesign
-
 __all__ = [
+    "CalibrationStep",
     "design_weights",
+    "response_indicator",
     "nonresponse_class_factors",
-    "adjust_nonresponse",
-    "poststratify",
-    "rake",
-    "trim",
+    "class_codes",
+    "response_propensity",
+    "calibration_variables",
+    "poststratification",
+    "margin_variables",
+    "raking",
+    "RakingCells",
+    "raking_cells",
+    "ipf",
+    "check_trim_bounds",
     "trim_weights",
 ]
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationStep:
+    """A calibration adjustment, as R's ``svyrecvar`` applies it to linearised values.
+
+    The residualised values are ``x' = x - d * E H E'(c * x)`` where ``E`` is the row-by-cell
+    indicator matrix.  Post-stratification: ``d`` = new weights, ``c`` = old/new weights,
+    ``H = diag(1 / old cell totals)``.  Raking (GREG with raking calibration function): ``d`` =
+    calibrated weights, ``c = 1/g``, ``H = Z (Z' W0 Z)^+ Z'`` with ``Z`` the cell model matrix.
+    """
+
+    kind: str            # "poststratify" or "raking"
+    cell: np.ndarray     # (n,) int cell code
+    n_cells: int
+    d: np.ndarray        # (n,)
+    c: np.ndarray        # (n,)
+    H: np.ndarray        # (n_cells, n_cells)
+    label: str
 
 
 # ------------------------------------------------------------------------------------------
@@ -76,22 +103,23 @@ def design_weights(probs, *more_stages) -> np.ndarray:
     return 1.0 / total
 
 
-def _response_indicator(design: "SurveyDesign", responded: str) -> np.ndarray:
-    r = design._numeric(responded, argument="responded")
-    pos = design._w > 0
-    vals = r[pos]
+def response_indicator(values: np.ndarray, weights: np.ndarray, name: str) -> np.ndarray:
+    """The respondents (True) from a 0/1 column ``values`` (checked on the rows of positive
+    weight; ``name`` is the column, for messages)."""
+    pos = weights > 0
+    vals = values[pos]
     if np.isnan(vals).any():
         raise WeightingError(f"{int(np.isnan(vals).sum())} rows have a missing response "
-                             "indicator", argument="responded", value=responded,
+                             "indicator", argument="responded", value=name,
                              fix="mark every sampled unit as responded (1) or not (0)")
     if not np.isin(vals, (0, 1)).all():
         raise WeightingError("the response indicator must be 0/1 or boolean",
                              argument="responded", value=sorted(set(vals.tolist()))[:5],
                              fix="code respondents 1 and non-respondents 0")
     if not (vals == 1).any():
-        raise WeightingError("nobody responded", argument="responded", value=responded,
+        raise WeightingError("nobody responded", argument="responded", value=name,
                              fix="check the response indicator")
-    return np.where(np.isnan(r), 0.0, r) == 1
+    return np.where(np.isnan(values), 0.0, values) == 1
 
 
 def nonresponse_class_factors(weights: np.ndarray, responded: np.ndarray, classes: np.ndarray,
@@ -124,49 +152,6 @@ def nonresponse_class_factors(weights: np.ndarray, responded: np.ndarray, classe
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(resp_w > 0, all_w / resp_w, 0.0)
     return np.where(responded, weights * factor[classes], 0.0)
-
-
-def adjust_nonresponse(design: "SurveyDesign", responded: str, *, classes=None,
-                       covariates: Sequence[str] | None = None, method: str = "classes",
-                       n_classes: int | None = None, **logistic_kwargs) -> "SurveyDesign":
-    """Nonresponse adjustment by weighting classes or response propensity.
-
-    See :meth:`analysis.SurveyDesign.adjust_nonresponse`.  The propensity model is a
-    scikit-learn ``LogisticRegression`` fitted with the design weights as sample weights;
-    ``logistic_kwargs`` are passed to it (default ``C=1e6``, i.e. practically unpenalised,
-    ``max_iter=1000``).
-    """
-    from .design import SurveyDesign
-
-    resp = _response_indicator(design, responded)
-    w = np.array(design._w)
-    pos = w > 0
-    if method == "classes":
-        if classes is None:
-            codes = np.zeros(len(w), np.int64)
-            labels = ["all"]
-        else:
-            codes, labels = _class_codes(design, classes, pos)
-        new = nonresponse_class_factors(w, resp, codes, labels)
-        label = f"nonresponse: weighting classes {classes or '(one class)'}"
-    elif method == "propensity":
-        if not covariates:
-            raise WeightingError("propensity adjustment needs covariates", argument="covariates",
-                                 value=covariates, fix="name the columns that predict response")
-        prop = response_propensity(design.data, list(covariates), resp, w, **logistic_kwargs)
-        if n_classes:
-            qs = pd.qcut(pd.Series(prop[pos]), q=int(n_classes), labels=False, duplicates="drop")
-            codes = np.zeros(len(w), np.int64)
-            codes[pos] = qs.to_numpy(dtype=np.int64)
-            new = nonresponse_class_factors(w, resp, codes)
-            label = f"nonresponse: {n_classes} propensity classes on {', '.join(covariates)}"
-        else:
-            new = np.where(resp, w / prop, 0.0)
-            label = f"nonresponse: inverse propensity on {', '.join(covariates)}"
-    else:
-        raise WeightingError("unknown nonresponse method", argument="method", value=method,
-                             fix="use 'classes' or 'propensity'")
-    return SurveyDesign._derive(design, new, cal=(), history=label)
 
 
 def response_propensity(data: pd.DataFrame, covariates: list[str], responded: np.ndarray,
@@ -204,12 +189,14 @@ def response_propensity(data: pd.DataFrame, covariates: list[str], responded: np
     return prop
 
 
-def _class_codes(design, classes, pos):
-    cols = [classes] if isinstance(classes, str) else list(classes)
-    combined = np.zeros(len(pos), np.int64)
-    for col in cols:
-        c, u = design._factor(col, "classes")
-        if (c[pos] < 0).any():
+def class_codes(factors: Sequence[tuple[str, np.ndarray, pd.Index]],
+                positive: np.ndarray) -> tuple[np.ndarray, list]:
+    """Weighting classes: the code of each row's combination of the class variables
+    ``factors`` (``(name, codes, labels)``) and the combinations' labels; every row of
+    positive weight must have a class."""
+    combined = np.zeros(len(positive), np.int64)
+    for col, c, u in factors:
+        if (c[positive] < 0).any():
             raise WeightingError(f"class variable {col!r} has missing values",
                                  argument="classes", value=col,
                                  fix="fill in the class of every sampled unit")
@@ -219,8 +206,7 @@ def _class_codes(design, classes, pos):
     for val in uniq:
         parts = []
         rem = int(val)
-        for col in reversed(cols):
-            _, u = design._factor(col, "classes")
+        for _, _, u in reversed(factors):
             parts.append(u[rem % max(len(u), 1)])
             rem //= max(len(u), 1)
         parts.reverse()
@@ -231,24 +217,6 @@ def _class_codes(design, classes, pos):
 # ------------------------------------------------------------------------------------------
 # Calibration helpers
 # ------------------------------------------------------------------------------------------
-
-def _cells_for(design: "SurveyDesign", variables: list[str], argument: str):
-    """Per-variable codes/labels over the rows of positive weight, with validation."""
-    pos = design._w > 0
-    out = []
-    for var in variables:
-        if var not in design.data.columns:
-            raise MarginError(f"column {var!r} is not in the data", argument=argument,
-                              value=var, fix="name a column of the data")
-        codes, labels = design._factor(var, argument)
-        missing = pos & (codes < 0)
-        if missing.any():
-            raise MarginError(f"{int(missing.sum())} respondents have no value of {var!r}",
-                              argument=argument, value=var,
-                              fix="impute the variable or give those rows weight 0")
-        out.append((var, codes, labels))
-    return out
-
 
 def _key_matches(label, key) -> bool:
     if label == key:
@@ -307,17 +275,34 @@ def _lookup_targets(var: str, labels: pd.Index, present: np.ndarray, targets: Ma
     return np.where(np.isnan(values), 0.0, values)
 
 
-def poststratify(design: "SurveyDesign", variables, totals, *, partial: bool = False):
-    """Post-stratify ``design`` (see :meth:`analysis.SurveyDesign.poststratify`)."""
-    from .design import SurveyDesign, _CalStep
-
+def calibration_variables(variables: str | Sequence[str]) -> list[str]:
+    """The post-stratification variables as a list (at least one)."""
     vars_ = [variables] if isinstance(variables, str) else list(variables)
     if not vars_:
         raise MarginError("no post-stratification variable", argument="variables",
                           value=variables, fix="name at least one column")
-    w = design._w
+    return vars_
+
+
+def poststratification(weights: np.ndarray, parts: Sequence[tuple[str, np.ndarray, pd.Index]],
+                       totals: Mapping, *, partial: bool = False
+                       ) -> tuple[np.ndarray, CalibrationStep]:
+    """R's ``postStratify``: the new weights and the calibration step.
+
+    Parameters
+    ----------
+    weights : ndarray
+        The weights to post-stratify (rows of weight 0 stay 0).
+    parts : list of (name, codes, labels)
+        The post-stratification variables' codes (every row of positive weight has one).
+    totals : mapping or pandas.Series
+        Population count of each post-stratum (tuples of labels with several variables).
+    partial : bool
+        Allow population cells absent from the sample (R's ``partial=TRUE``).
+    """
+    vars_ = [name for name, _, _ in parts]
+    w = weights
     pos = w > 0
-    parts = _cells_for(design, vars_, "variables")
     combined = np.zeros(len(w), np.int64)
     sizes = []
     for _, codes, labels in parts:
@@ -382,18 +367,22 @@ def poststratify(design: "SurveyDesign", variables, totals, *, partial: bool = F
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.where(new_w > 0, oldw / new_w, 0.0)
     H = np.diag(1.0 / old_cell)
-    step = _CalStep("poststratify", cell.astype(np.int64), C, new_w, c, H,
-                    f"post-stratified on {'+'.join(vars_)}")
-    return SurveyDesign._derive(design, new_w, cal=design._cal + (step,),
-                                history=f"post-stratified on {'+'.join(vars_)}")
+    step = CalibrationStep("poststratify", cell.astype(np.int64), C, new_w, c, H,
+                           f"post-stratified on {'+'.join(vars_)}")
+    return new_w, step
 
 
-def rake(design: "SurveyDesign", margins: Mapping[str, Mapping], *, max_iter: int = 100,
-         tol: float = 1e-10):
-    """Rake ``design`` to ``margins`` (see :meth:`analysis.SurveyDesign.rake`)."""
-    from .design import SurveyDesign, _CalStep
+def raking(weights: np.ndarray, parts: Sequence[tuple[str, np.ndarray, pd.Index]],
+           margins: Mapping[str, Mapping], *, max_iter: int = 100,
+           tol: float = 1e-10) -> tuple[np.ndarray, CalibrationStep, int]:
+    """R's ``calibrate(calfun = "raking")``: the new weights, the calibration step and the
+    number of IPF sweeps.
 
-    cells, targets_list, labels_list, var_names = _raking_setup(design, margins, tol)
+    ``parts`` are the margin variables' ``(name, codes, labels)`` (see
+    :func:`margin_variables`); rows of weight 0 stay 0.
+    """
+    cells = raking_cells(weights, parts, margins, tol)
+    targets_list, labels_list, var_names = cells.targets, cells.labels, cells.names
     C = cells.n_cells
     W0 = cells.cell_weight
     g, iterations, gap, worst = ipf(W0, cells.cell_cats, targets_list, max_iter=max_iter,
@@ -406,7 +395,7 @@ def rake(design: "SurveyDesign", margins: Mapping[str, Mapping], *, max_iter: in
             iterations=iterations, max_gap=gap,
             worst_margin=(var_names[var], labels_list[var][cat_index]), argument="max_iter",
             fix="raise max_iter, loosen tol, or collapse sparse categories")
-    w = design._w
+    w = weights
     pos = w > 0
     new_w = np.where(pos, w * g[cells.row_cell], 0.0)
     # GREG residualisation of calfun="raking": model matrix = intercept + dummies
@@ -419,28 +408,40 @@ def rake(design: "SurveyDesign", margins: Mapping[str, Mapping], *, max_iter: in
     H = Z @ np.linalg.pinv(G, rcond=1e-12) @ Z.T
     c = np.where(pos, 1.0 / g[cells.row_cell], 0.0)
     label = "raked on " + ", ".join(var_names)
-    step = _CalStep("raking", cells.row_cell, C, new_w, c, H, label)
-    return SurveyDesign._derive(design, new_w, cal=design._cal + (step,),
-                                history=f"{label} ({iterations} IPF sweeps)")
+    step = CalibrationStep("raking", cells.row_cell, C, new_w, c, H, label)
+    return new_w, step, iterations
 
 
-class _RakeCells:
-    def __init__(self, row_cell, n_cells, cell_weight, cell_cats):
-        self.row_cell = row_cell
-        self.n_cells = n_cells
-        self.cell_weight = cell_weight
-        self.cell_cats = cell_cats
+@dataclass(frozen=True, eq=False)
+class RakingCells:
+    """The cells of the cross-classification of the margin variables (rows of positive
+    weight), and the margins' targets and labels (categories present in the sample)."""
+
+    row_cell: np.ndarray      # (n,) cell of each row (0 for rows of weight 0)
+    n_cells: int
+    cell_weight: np.ndarray   # (n_cells,) sums of the weights
+    cell_cats: list           # per margin: (n_cells,) category code of each cell
+    targets: list             # per margin: target of each category
+    labels: list              # per margin: label of each category
+    names: list               # the margin variables
 
 
-def _raking_setup(design, margins, tol, weights=None):
+def margin_variables(margins: Mapping[str, Mapping]) -> list[str]:
+    """The variables of raking ``margins`` (a non-empty mapping)."""
     if not isinstance(margins, Mapping) or not margins:
         raise MarginError("margins must be a non-empty mapping {variable: {category: count}}",
                           argument="margins", value=margins,
                           fix="e.g. {'sex': {'男': 3.9e6, '女': 3.8e6}}")
-    w = design._w if weights is None else weights
-    pos = design._w > 0
-    var_names = list(margins.keys())
-    parts = _cells_for(design, var_names, "margins")
+    return list(margins.keys())
+
+
+def raking_cells(weights: np.ndarray, parts: Sequence[tuple[str, np.ndarray, pd.Index]],
+                 margins: Mapping[str, Mapping], tol: float) -> RakingCells:
+    """The raking cells of ``parts`` (``(name, codes, labels)`` of the margin variables) and
+    the checked targets of ``margins``."""
+    w = weights
+    pos = w > 0
+    var_names = [name for name, _, _ in parts]
     targets_list, labels_list = [], []
     codes_list = []
     for (var, codes, labels) in parts:
@@ -479,7 +480,7 @@ def _raking_setup(design, margins, tol, weights=None):
         cell_cats.append(rem % size)
         rem = rem // size
     cell_cats.reverse()
-    return _RakeCells(row_cell, C, cell_weight, cell_cats), targets_list, labels_list, var_names
+    return RakingCells(row_cell, C, cell_weight, cell_cats, targets_list, labels_list, var_names)
 
 
 def ipf(cell_weight: np.ndarray, cell_cats: list, targets: list, *, max_iter: int = 100,
@@ -577,17 +578,9 @@ def trim_weights(w: np.ndarray, lower: float | None, upper: float | None,
     return w if changed else None
 
 
-def trim(design: "SurveyDesign", *, lower=None, upper=None, strict: bool = False):
-    """Trim ``design``'s weights (see :meth:`analysis.SurveyDesign.trim`)."""
-    from .design import SurveyDesign
-
+def check_trim_bounds(lower: float | None, upper: float | None) -> None:
+    """Trimming bounds are finite numbers or None."""
     for name, val in (("lower", lower), ("upper", upper)):
         if val is not None and not np.isfinite(float(val)):
             raise WeightingError("trimming bounds must be finite numbers", argument=name,
                                  value=val, fix="give a number or None")
-    new = trim_weights(design._w, lower, upper, strict=strict)
-    if new is None:
-        return design
-    return SurveyDesign._derive(design, new, cal=design._cal,
-                                history=f"trimmed to [{lower}, {upper}]"
-                                        + (" (strict)" if strict else ""))

@@ -9,7 +9,8 @@ tests import them without drawing anything). Its interface texts go through
 Each page lists the roles that see it in the menu (``roles``), and its ``render()`` starts
 with ``survey_app.auth.require_role(...)``: the menu only offers, the page itself refuses.
 While nobody is signed in the only page is the sign-in page (on the very first start it
-asks for the first administrator).
+asks for the first administrator). A signed-in browser stays signed in across reloads: the
+session token is kept in a cookie (:func:`survey_app.auth.session_cookie`).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 from streamlit.navigation.page import StreamlitPage  # noqa: E402
 
-from survey_app.auth import ROLES, account_sidebar, current_user  # noqa: E402
+from survey_app.auth import ROLES, account_sidebar, current_user, session_cookie  # noqa: E402
 from survey_app.errors import SurveyAppError  # noqa: E402
 from survey_app.i18n import t  # noqa: E402
 from survey_app.pages.signin import render as sign_in_form  # noqa: E402
@@ -88,6 +89,8 @@ def main() -> None:
         st.error(t("app.error_store", lang))
         st.caption(t("app.error_detail", lang, detail=exc))
         st.stop()
+    # A reload is signed in again from the cookie (see survey_app.auth); keep it up to date.
+    session_cookie()
     st.sidebar.caption(t("app.title", lang))
     if user is None:
         # Every page's address shows the sign-in form, so a link opened before signing in

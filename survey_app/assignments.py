@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from analysis.sampling import ASSIGNMENT_COLUMNS, SamplingError, attach_design_weights
 from survey_app.errors import SurveyAppError
+from survey_app.field_values import FieldValueError, check_wave, valid_psu, wave_sort_key
 from survey_app.store import DatabaseError, StoreTables, UTCDateTime, display_url
 
 __all__ = [
@@ -184,6 +185,9 @@ def check_assignments(assignments: pd.DataFrame) -> pd.DataFrame:
          assignments["district"])
     flag(psu.isna(), "blank psu")
     flag(psu.str.len() > _PSU_LENGTH, f"psu longer than {_PSU_LENGTH} characters", assignments["psu"])
+    # Interviews record the PSU and pages show it: a code, never markup or a formula.
+    flag(psu.notna() & ~psu.map(lambda v: v is None or valid_psu(v)),
+         "psu not a plain code (letters, digits, spaces and - _ . / · （） only)", assignments["psu"])
     names = assignments["psu_name"].map(_text)
     numbers = {c: pd.to_numeric(assignments[c], errors="coerce").astype(float)
                for c in ("interviews", "pi_psu", "pi_within", "design_weight", "fpc")}
@@ -318,6 +322,10 @@ class AssignmentStore(StoreTables):
             The wave has a list and ``replace`` is False.
         """
         wave = _label("wave", wave, _WAVE_LENGTH)
+        try:
+            check_wave(wave)  # interviews take the wave from here: a plain label, never markup
+        except FieldValueError as exc:
+            raise AssignmentError(str(exc)) from None
         saved_by = None if saved_by is None else _label("saved_by", saved_by, 100)
         if frame_name is not None:
             frame_name = _label("frame_name", frame_name, 255)
@@ -375,9 +383,9 @@ class AssignmentStore(StoreTables):
                               seed=head.seed, frame_name=head.frame_name)
 
     def waves(self) -> list[str]:
-        """The waves that have a stored list, sorted."""
+        """The waves that have a stored list, oldest first (:func:`~survey_app.field_values.wave_sort_key`)."""
         with self._transaction(write=False) as conn:
-            return sorted(conn.execute(sa.select(_lists.c.wave)).scalars())
+            return sorted(conn.execute(sa.select(_lists.c.wave)).scalars(), key=wave_sort_key)
 
     def versions(self) -> tuple[tuple[str, str], ...]:
         """``(wave, when its list was saved)`` for every stored list, sorted by wave: one

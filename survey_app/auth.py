@@ -8,13 +8,28 @@ Three roles, each allowed a fixed set of actions (:data:`PERMISSIONS`):
   that keep free-text contact details.
 
 Passwords are stored only as argon2id hashes (OWASP's parameters: 19 MiB, 2 passes, 1 lane;
-hashes made with other parameters are upgraded at the next sign-in). There is no default
-account: while no user exists the app asks for the first administrator
-(:meth:`Accounts.create_first_administrator`). A sign-in gives a random session token,
-kept only in the browser session's ``st.session_state``; the database holds its SHA-256,
-and a session ends after :attr:`Accounts.idle_timeout` without activity or
-:attr:`Accounts.absolute_timeout` after sign-in. Five wrong passwords in a row lock the
-account for 15 minutes.
+hashes made with other parameters are upgraded at the next sign-in), and must follow
+:data:`PASSWORD_RULE` (at least 10 characters, not a common password, sequence or repetition,
+not containing the user name). There is no default account: while no user exists the app asks
+for the first administrator (:meth:`Accounts.create_first_administrator`).
+
+Guessing is throttled in the database, so the limits hold across several app servers: before a
+password is checked, the attempt is reserved with one conditional UPDATE (compare-and-set) that
+counts it as a failure for its user name (known or not: an unknown name is throttled the same
+way and gets the same message) and in the overall window of all names. After
+:attr:`Accounts.max_failures` failures in a row each further attempt on that name waits twice
+as long as the one before (1 s, 2 s, 4 s, ... up to :attr:`Accounts.max_delay`); a success
+forgives the failures reserved before it. So no account is ever locked outright, and an
+administrator can clear a name's delay (:meth:`Accounts.unlock`). A browser where the user
+signed in before carries a device token (OWASP's "device cookie"): its attempts have their own
+count, so a guesser keeping a name waiting does not keep its owner (the administrator) out.
+
+A sign-in gives a random session token; the database holds only its SHA-256. The browser
+session keeps the token in ``st.session_state`` and in a ``SameSite=Strict`` cookie, so a
+reload (tablets reload on their own) stays signed in. A session ends after the idle timeout
+without activity or the absolute lifetime after sign-in (:meth:`Accounts.session_limits`,
+set by an administrator and stored in the database), at sign-out, and when the account is
+disabled or its password changed.
 
 Organisations with an OpenID Connect provider can also sign in with ``st.login``; roles then
 come from the ``[survey_auth]`` section of ``.streamlit/secrets.toml``
@@ -42,14 +57,17 @@ for a user take the :class:`User` and call :func:`authorize`.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
+import math
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
@@ -79,6 +97,7 @@ __all__ = [
     "AuthenticationError",
     "InvalidAccountError",
     "OidcConfig",
+    "PASSWORD_RULE",
     "PermissionDeniedError",
     "Role",
     "Session",
@@ -88,9 +107,12 @@ __all__ = [
     "audit",
     "authorize",
     "check_own_interview",
+    "error_text",
     "export_responses",
     "redact_contact_details",
     "require_role",
+    "device_token",
+    "session_cookie",
     "session_state_for",
 ]
 
@@ -125,10 +147,37 @@ MAX_PASSWORD_LENGTH = 1024
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 # OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
 _DEFAULT_HASHER = dict(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+#: The rule every new password must follow, as interface text (help of every password field).
+PASSWORD_RULE = "auth.password_rule"
+_COMMON_PASSWORDS = Path(__file__).parent / "data" / "common_passwords.txt"
+# Runs a person types without thinking: alphabet, digits (wrapping 9 -> 0), keyboard rows and columns.
+_SEQUENCES = (
+    "abcdefghijklmnopqrstuvwxyz", "0123456789012345678901234567890", "qwertyuiopasdfghjklzxcvbnm",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "qazwsxedcrfvtgbyhnujmikolp", "1q2w3e4r5t6y7u8i9o0p",
+)
+_LEET = str.maketrans({"@": "a", "0": "o", "3": "e", "$": "s", "!": "i"})
+# The overall (all names) throttle is the throttle row of this name, and a known browser's count
+# is kept under this prefix and part of its token's digest; user names contain neither "*" nor ":".
+_ALL_NAMES = "*"
+_DEVICE_PREFIX = "device:"
+_FIRST_DELAY = timedelta(seconds=1)
+#: How long a device token vouches for a browser after the sign-in that issued it.
+DEVICE_LIFETIME = timedelta(days=365)
+#: Bounds of the session limits an administrator may set.
+IDLE_RANGE = (timedelta(minutes=5), timedelta(hours=24))
+ABSOLUTE_RANGE = (timedelta(hours=1), timedelta(days=30))
 
 
 class AuthError(SurveyAppError):
-    """Base class of the errors about accounts, sign-in and permissions."""
+    """Base class of the errors about accounts, sign-in and permissions.
+
+    ``key`` and ``params`` name the interface text (:func:`survey_app.i18n.t`) that explains the
+    error to a user; pages show :func:`error_text`, never the English message.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.key, self.params = key, params
 
 
 class InvalidAccountError(AuthError, ValueError):
@@ -144,7 +193,14 @@ class AuthenticationError(AuthError):
 
 
 class AccountLockedError(AuthenticationError):
-    """Too many wrong passwords in a row; the account is locked for a while."""
+    """Too many wrong passwords for this user name (or overall): wait ``retry_after`` seconds.
+
+    Raised before the password is checked, for known and unknown user names alike.
+    """
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, key="auth.throttled", seconds=retry_after)
+        self.retry_after = retry_after
 
 
 class SessionExpiredError(AuthenticationError):
@@ -195,12 +251,18 @@ class User:
 
 @dataclass(frozen=True)
 class Session:
-    """A signed-in session. ``token`` is the secret the browser session keeps."""
+    """A signed-in session. ``token`` is the secret the browser session keeps.
+
+    ``device`` (password sign-ins) is the browser's device token for this user: proof that
+    the user signed in from this browser before, so its attempts are throttled apart from a
+    guesser's (:meth:`Accounts.sign_in`).
+    """
 
     token: str
     user: User
     created_at: datetime
     expires_at: datetime
+    device: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row without the token: username, created_at, expires_at."""
@@ -282,6 +344,8 @@ _users = sa.Table(
     sa.Column("password_hash", sa.String(300), nullable=True),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
+    # Unused since sign-in attempts are counted in auth_throttle (always 0 / NULL); kept because
+    # databases made before that still have these NOT NULL columns.
     sa.Column("failed_attempts", sa.Integer, nullable=False),
     sa.Column("locked_until", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -296,6 +360,32 @@ _sessions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
+)
+# Sign-in attempts per lower-case user name (existing or not), and the overall window in the
+# row named "*": failures reserved (counted before the check, forgiven by a success) and when the
+# next attempt is allowed (for "*": when the window ends).
+_throttle = sa.Table(
+    "auth_throttle",
+    _metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+# Browsers where a user signed in with the password: their attempts are throttled on their own.
+_devices = sa.Table(
+    "auth_devices",
+    _metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+# Settings an administrator changes in the app (the session limits), as name -> text.
+_settings = sa.Table(
+    "auth_settings",
+    _metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
 )
 # One row, written in the same transaction as the first administrator: a second concurrent
 # first start (another app server) fails on the primary key instead of creating a second one.
@@ -333,10 +423,18 @@ class Accounts:
     clock : callable, optional
         Returns the current aware time (for tests).
     idle_timeout, absolute_timeout : timedelta
-        A session ends after this long without activity / this long after sign-in.
-        Defaults: 1 hour (an interviewer between two households) and 12 hours (a field day).
+        Defaults of the session limits until an administrator sets them
+        (:meth:`set_session_limits`): a session ends after ``idle_timeout`` without activity
+        or ``absolute_timeout`` after sign-in. Defaults: 1 hour (an interviewer between two
+        households) and 12 hours (a field day).
     max_failures : int
-        Wrong passwords in a row that lock the account, for ``lockout``.
+        Wrong passwords in a row a user name may have before each further attempt waits.
+    max_delay : timedelta
+        The longest wait between attempts on one user name (the waits double up to it).
+    global_max_failures : int
+        Failures of all user names together allowed within ``global_window``; further
+        attempts wait for the window's end (guessing one password for many names).
+    global_window : timedelta
     """
 
     def __init__(
@@ -348,18 +446,22 @@ class Accounts:
         idle_timeout: timedelta = timedelta(hours=1),
         absolute_timeout: timedelta = timedelta(hours=12),
         max_failures: int = 5,
-        lockout: timedelta = timedelta(minutes=15),
+        max_delay: timedelta = timedelta(minutes=15),
+        global_max_failures: int = 300,
+        global_window: timedelta = timedelta(minutes=15),
     ) -> None:
         for name, value in (("idle_timeout", idle_timeout), ("absolute_timeout", absolute_timeout),
-                            ("lockout", lockout)):
+                            ("max_delay", max_delay), ("global_window", global_window)):
             if not isinstance(value, timedelta) or value <= timedelta(0):
                 raise InvalidAccountError(f"{name} must be a positive timedelta, got {value!r}")
-        if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 1:
-            raise InvalidAccountError(f"max_failures must be a positive int, got {max_failures!r}")
+        for name, number in (("max_failures", max_failures), ("global_max_failures", global_max_failures)):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                raise InvalidAccountError(f"{name} must be a positive int, got {number!r}")
         self.url = url if url is not None else default_url()
         self.hasher = hasher or PasswordHasher(**_DEFAULT_HASHER)
         self.idle_timeout, self.absolute_timeout = idle_timeout, absolute_timeout
-        self.max_failures, self.lockout = max_failures, lockout
+        self.max_failures, self.max_delay = max_failures, max_delay
+        self.global_max_failures, self.global_window = global_max_failures, global_window
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._engine = database_engine(self.url)
         self._dummy_hash: str | None = None
@@ -367,6 +469,12 @@ class Accounts:
             _metadata.create_all(self._engine)
         except SQLAlchemyError as exc:
             raise AuthError(f"cannot open the accounts in {display_url(self.url)}: {_detail(exc)}") from exc
+        try:  # the overall throttle's row, so that reserving an attempt is always an UPDATE
+            with self._begin() as conn:
+                conn.execute(_throttle.insert().values(name=_ALL_NAMES, failures=0, next_attempt_at=None,
+                                                       updated_at=self._now()))
+        except IntegrityError:
+            pass  # made by an earlier start or another server
 
     def __repr__(self) -> str:
         return f"Accounts({display_url(self.url)!r})"
@@ -394,7 +502,8 @@ class Accounts:
                 self._audit(conn, username, "setup", username, {"roles": ["administrator"]})
         except IntegrityError:
             raise SetupError(
-                "the first administrator already exists; sign in, or ask an administrator for an account"
+                "the first administrator already exists; sign in, or ask an administrator for an account",
+                key="auth.setup_done",
             ) from None
         return self.get_user(username)
 
@@ -419,7 +528,8 @@ class Accounts:
                 self._audit(conn, actor.username, "create_user", username, {"roles": sorted(role_set)})
         except IntegrityError:
             raise InvalidAccountError(
-                f"username {username!r} is taken (user names ignore case); choose another"
+                f"username {username!r} is taken (user names ignore case); choose another",
+                key="auth.username_taken", username=username,
             ) from None
         return self.get_user(username)
 
@@ -449,9 +559,9 @@ class Accounts:
             if not active and "administrator" in row.roles.split(","):
                 self._keep_an_administrator(conn, row.username)
             conn.execute(
-                _users.update().where(_users.c.username == row.username)
-                .values(active=active, failed_attempts=0, locked_until=None, updated_at=now)
+                _users.update().where(_users.c.username == row.username).values(active=active, updated_at=now)
             )
+            self._clear_throttle(conn, row.username)
             if not active:
                 self._end_sessions(conn, row.username, now)
             self._audit(conn, actor.username, "enable_user" if active else "disable_user", row.username, {})
@@ -465,28 +575,72 @@ class Accounts:
             row = self._user_row(conn, username, lock=True)
             if row.source != "password":
                 raise InvalidAccountError(
-                    f"{row.username} signs in through the organisation's provider and has no password here"
+                    f"{row.username} signs in through the organisation's provider and has no password here",
+                    key="auth.no_password_here", username=row.username,
                 )
             _check_password(new_password, row.username)
             conn.execute(
                 _users.update().where(_users.c.username == row.username).values(
-                    password_hash=self.hasher.hash(new_password), failed_attempts=0, locked_until=None,
-                    updated_at=now,
+                    password_hash=self.hasher.hash(new_password), updated_at=now,
                 )
             )
+            self._clear_throttle(conn, row.username)
             self._end_sessions(conn, row.username, now)
             self._audit(conn, actor.username, "reset_password", row.username, {})
 
     def change_password(self, user: User, old_password: str, new_password: str) -> None:
-        """A user changes their own password (the old one is checked)."""
+        """A user changes their own password (the old one is checked); ends all their sessions."""
         self.authenticate(user.username, old_password)
         _check_password(new_password, user.username)
+        now = self._now()
         with self._begin() as conn:
             conn.execute(
                 _users.update().where(_users.c.username == user.username)
-                .values(password_hash=self.hasher.hash(new_password), updated_at=self._now())
+                .values(password_hash=self.hasher.hash(new_password), updated_at=now)
             )
+            self._end_sessions(conn, user.username, now)
             self._audit(conn, user.username, "change_password", user.username, {})
+
+    def unlock(self, actor: User, username: str) -> None:
+        """Clear the sign-in delay of a user name (administrators only)."""
+        self._authorize(actor, "users")
+        if not isinstance(username, str) or not username.strip():
+            raise InvalidAccountError(f"username must be a non-empty string, got {username!r}")
+        with self._begin() as conn:
+            self._clear_throttle(conn, username)
+            self._audit(conn, actor.username, "unlock", username.strip(), {})
+
+    def session_limits(self) -> tuple[timedelta, timedelta]:
+        """``(idle_timeout, absolute_timeout)`` of sessions: as set by an administrator, else the defaults."""
+        with self._connect() as conn:
+            return self._session_limits(conn)
+
+    def set_session_limits(self, actor: User, *, idle_timeout: timedelta, absolute_timeout: timedelta) -> None:
+        """Store the session limits (administrators only); they apply to open sessions at their next click.
+
+        ``idle_timeout`` must lie within :data:`IDLE_RANGE`, ``absolute_timeout`` within
+        :data:`ABSOLUTE_RANGE`, and the idle timeout may not exceed the absolute lifetime.
+        """
+        self._authorize(actor, "users")
+        for name, value, (low, high) in (("idle_timeout", idle_timeout, IDLE_RANGE),
+                                         ("absolute_timeout", absolute_timeout, ABSOLUTE_RANGE)):
+            if not isinstance(value, timedelta) or not low <= value <= high:
+                raise InvalidAccountError(
+                    f"{name} must be a timedelta from {low} to {high}, got {value!r}",
+                    key=f"auth.{name}_range", low=_minutes(low), high=_minutes(high),
+                )
+        if idle_timeout > absolute_timeout:
+            raise InvalidAccountError(
+                f"idle_timeout {idle_timeout} exceeds absolute_timeout {absolute_timeout}; shorten it",
+                key="auth.idle_over_absolute",
+            )
+        values = {"idle_timeout": idle_timeout, "absolute_timeout": absolute_timeout}
+        with self._begin() as conn:
+            conn.execute(_settings.delete().where(_settings.c.name.in_(list(values))))
+            conn.execute(_settings.insert(), [{"name": name, "value": str(int(value.total_seconds()))}
+                                              for name, value in values.items()])
+            self._audit(conn, actor.username, "session_limits", "sessions",
+                        {name: int(value.total_seconds()) for name, value in values.items()})
 
     def get_user(self, username: str) -> User:
         """The account with this user name (case-insensitive)."""
@@ -508,56 +662,55 @@ class Accounts:
 
     # -- signing in ----------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str) -> User:
-        """Check a password; counts failures and locks the account after too many.
+    def authenticate(self, username: str, password: str, *, device: str | None = None) -> User:
+        """Check a password, throttled per user name and overall (see the module's docstring).
 
-        The error never says whether the user name exists.
+        Raises :class:`AccountLockedError` (before checking anything) while the name or the
+        overall window must wait, :class:`AuthenticationError` for a wrong password. Neither
+        says whether the user name exists. With the ``device`` token of an earlier sign-in
+        of this user, attempts are counted for that browser alone (and not overall).
         """
+        return self._authenticate(username, password, device)[0]
+
+    def _authenticate(self, username: str, password: str, device: str | None) -> tuple[User, bool]:
+        """The user, and whether ``device`` is a device token of theirs."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise AuthenticationError("wrong user name or password")
-        now = self._now()
+        name = username.strip()[:100] or "?"
+        device_key = self._device_key(name.lower(), device)
+        attempt = self._reserve_attempt(device_key or name.lower(), overall=device_key is None)
         with self._connect() as conn:
-            row = conn.execute(
-                sa.select(_users).where(sa.func.lower(_users.c.username) == username.strip().lower())
-            ).one_or_none()
+            row = conn.execute(sa.select(_users).where(sa.func.lower(_users.c.username) == name.lower())).one_or_none()
         if row is None or row.password_hash is None or not row.active:
             # Verifying anyway keeps an unknown user name as slow as a wrong password.
             self._dummy_hash = self._dummy_hash or self.hasher.hash(secrets.token_hex(16))
             self._verify(self._dummy_hash, password)
-            self._record_quietly(username.strip()[:100] or "?", "sign_in_failed", {"reason": "unknown or disabled"})
+            self._record_quietly(name, "sign_in_failed", {"reason": "unknown or disabled", "failures": attempt.count})
             raise AuthenticationError("wrong user name or password, or the account is disabled")
-        if row.locked_until is not None and row.locked_until > now:
-            raise AccountLockedError(
-                f"account {row.username} is locked after {self.max_failures} wrong passwords until "
-                f"{row.locked_until.isoformat(timespec='minutes')} UTC; wait, or ask an administrator to reset it"
-            )
         if not self._verify(row.password_hash, password):
-            with self._begin() as conn:
-                conn.execute(
-                    _users.update().where(_users.c.username == row.username)
-                    .values(failed_attempts=_users.c.failed_attempts + 1)
-                )
-                failures = conn.execute(
-                    sa.select(_users.c.failed_attempts).where(_users.c.username == row.username)
-                ).scalar_one()
-                if failures >= self.max_failures:
-                    conn.execute(
-                        _users.update().where(_users.c.username == row.username)
-                        .values(failed_attempts=0, locked_until=now + self.lockout)
-                    )
-                self._audit(conn, row.username, "sign_in_failed", row.username, {"failures": failures})
+            self._record_quietly(row.username, "sign_in_failed", {"failures": attempt.count})
             raise AuthenticationError("wrong user name or password, or the account is disabled")
-        values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
-        if self.hasher.check_needs_rehash(row.password_hash):
-            values["password_hash"] = self.hasher.hash(password)
         with self._begin() as conn:
-            conn.execute(_users.update().where(_users.c.username == row.username).values(**values))
-        return _user(row)
+            self._forgive(conn, attempt)
+            if self.hasher.check_needs_rehash(row.password_hash):
+                conn.execute(_users.update().where(_users.c.username == row.username)
+                             .values(password_hash=self.hasher.hash(password)))
+        return _user(row), device_key is not None
 
-    def sign_in(self, username: str, password: str) -> Session:
-        """Check the password and open a session."""
-        user = self.authenticate(username, password)
-        return self._open_session(user, "sign_in", {"method": "password"})
+    def sign_in(self, username: str, password: str, *, device: str | None = None) -> Session:
+        """Check the password and open a session.
+
+        ``device`` is the browser's device token from an earlier sign-in, if any; the session
+        carries the token to keep (the same, or a new one when ``device`` was not this user's).
+        """
+        user, known_device = self._authenticate(username, password, device)
+        if not known_device:
+            device = secrets.token_urlsafe(32)
+            with self._begin() as conn:
+                conn.execute(_devices.insert().values(token_sha256=_token_digest(device), username=user.username,
+                                                      created_at=self._now()))
+        session = self._open_session(user, "sign_in", {"method": "password", "known_device": known_device})
+        return dataclasses.replace(session, device=device)
 
     def sign_in_oidc(self, claims: Mapping[str, Any], config: OidcConfig) -> Session:
         """Open a session for an identity from the organisation's provider (``st.user``).
@@ -569,20 +722,23 @@ class Accounts:
         if not username:
             raise AuthenticationError(
                 f"the identity from the provider has no {config.username_claim!r} claim; "
-                "set [survey_auth] username_claim to a claim it sends"
+                "set [survey_auth] username_claim to a claim it sends",
+                key="auth.oidc_no_claim", claim=config.username_claim,
             )
         username = _check_username(str(username))
         issued = claims.get("iat")
         now = self._now()
         if isinstance(issued, (int, float)) and not isinstance(issued, bool):
-            if now - datetime.fromtimestamp(issued, timezone.utc) > self.absolute_timeout:
-                raise SessionExpiredError("the sign-in with the organisation's provider has expired; sign in again")
+            if now - datetime.fromtimestamp(issued, timezone.utc) > self.session_limits()[1]:
+                raise SessionExpiredError("the sign-in with the organisation's provider has expired; sign in again",
+                                          key="auth.oidc_expired")
         roles = config.roles_for(claims)
         if not roles:
             self._record_quietly(username, "sign_in_failed", {"reason": "no role mapped", "method": "oidc"})
             raise PermissionDeniedError(
                 f"{username} signed in with the organisation's provider but has no role in this app; "
-                "an administrator must add the user or one of their groups to [survey_auth.roles]"
+                "an administrator must add the user or one of their groups to [survey_auth.roles]",
+                key="auth.oidc_no_role", username=username,
             )
         display = str(claims.get("name") or username)[:200]
         with self._begin() as conn:
@@ -597,10 +753,12 @@ class Accounts:
                     pass  # created by a concurrent first sign-in of the same person
             elif row.source != "oidc":
                 raise AuthenticationError(
-                    f"{row.username} is a password account; sign in with the password form"
+                    f"{row.username} is a password account; sign in with the password form",
+                    key="auth.oidc_password_account", username=row.username,
                 )
             elif not row.active:
-                raise AuthenticationError(f"account {row.username} is disabled; ask an administrator")
+                raise AuthenticationError(f"account {row.username} is disabled; ask an administrator",
+                                          key="auth.disabled", username=row.username)
             else:
                 conn.execute(
                     _users.update().where(_users.c.username == row.username)
@@ -624,13 +782,14 @@ class Accounts:
                 .join(_users, _users.c.username == _sessions.c.username)
                 .where(_sessions.c.token_sha256 == digest)
             ).one_or_none()
+            idle_timeout, absolute_timeout = self._session_limits(conn)
         if row is None:
             raise AuthenticationError("unknown session; sign in")
         if row.ended_at is not None:
             raise SessionExpiredError("the session was ended; sign in again")
         if not row.active:
             raise AuthenticationError("the account is disabled; ask an administrator")
-        if now - row.last_seen_at > self.idle_timeout or now - row.created_at > self.absolute_timeout:
+        if now - row.last_seen_at > idle_timeout or now - row.created_at > absolute_timeout:
             with self._begin() as conn:
                 conn.execute(_sessions.update().where(_sessions.c.token_sha256 == digest).values(ended_at=now))
             raise SessionExpiredError("the session expired; sign in again (answers already entered are saved)")
@@ -696,6 +855,7 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         now = self._now()
         with self._begin() as conn:
+            absolute_timeout = self._session_limits(conn)[1]
             conn.execute(
                 _sessions.insert().values(
                     token_sha256=_token_digest(token), username=user.username, created_at=now, last_seen_at=now,
@@ -703,7 +863,129 @@ class Accounts:
                 )
             )
             self._audit(conn, user.username, action, user.username, detail)
-        return Session(token=token, user=user, created_at=now, expires_at=now + self.absolute_timeout)
+        return Session(token=token, user=user, created_at=now, expires_at=now + absolute_timeout)
+
+    def _reserve_attempt(self, name: str, *, overall: bool) -> _Attempt:
+        """Count one attempt on ``name`` (a lower-case user name or a device key) as a failure, if
+        the throttles allow it now (the overall one too when ``overall``).
+
+        Compare-and-set: the state is read, and the UPDATE applies only if it is unchanged
+        (otherwise another attempt came first and the loop reads again). Both conditional
+        UPDATEs run in one transaction, overall row first, so an attempt refused by either
+        counts nowhere. Atomic on SQLite and PostgreSQL alike, whichever server runs it.
+        """
+        for _ in range(1000):  # each lost race means another attempt was counted
+            now = self._now()
+            with self._connect() as conn:
+                rows = {row.name: row for row in conn.execute(
+                    sa.select(_throttle).where(_throttle.c.name.in_([_ALL_NAMES, name])))}
+            everyone, own = rows[_ALL_NAMES], rows.get(name)
+            window_open = everyone.next_attempt_at is not None and everyone.next_attempt_at > now
+            if overall and window_open and everyone.failures >= self.global_max_failures:
+                raise self._throttled(everyone.next_attempt_at - now)
+            if own is not None and own.next_attempt_at is not None and own.next_attempt_at > now:
+                raise self._throttled(own.next_attempt_at - now)
+            count = (own.failures if own is not None else 0) + 1
+            wait = self._delay(count)
+            try:
+                with self._begin() as conn:
+                    if not overall:
+                        window_end, changed = None, 1
+                    elif window_open:
+                        window_end = everyone.next_attempt_at
+                        changed = conn.execute(
+                            _throttle.update().where(
+                                _throttle.c.name == _ALL_NAMES, _throttle.c.next_attempt_at == window_end,
+                                _throttle.c.failures < self.global_max_failures,
+                            ).values(failures=_throttle.c.failures + 1, updated_at=now)
+                        ).rowcount
+                    else:  # a new overall window starts with this attempt
+                        window_end = now + self.global_window
+                        changed = conn.execute(
+                            _throttle.update().where(
+                                _throttle.c.name == _ALL_NAMES, _throttle.c.failures == everyone.failures,
+                                _same_time(_throttle.c.next_attempt_at, everyone.next_attempt_at),
+                            ).values(failures=1, next_attempt_at=window_end, updated_at=now)
+                        ).rowcount
+                    if not changed:
+                        raise _LostRace
+                    values = {"failures": count, "next_attempt_at": now + wait if wait else None, "updated_at": now}
+                    if own is None:
+                        conn.execute(_throttle.insert().values(name=name, **values))
+                    elif not conn.execute(
+                        _throttle.update().where(
+                            _throttle.c.name == name, _throttle.c.failures == own.failures,
+                            sa.or_(_throttle.c.next_attempt_at.is_(None), _throttle.c.next_attempt_at <= now),
+                        ).values(**values)
+                    ).rowcount:
+                        raise _LostRace
+            except (_LostRace, IntegrityError):
+                continue
+            return _Attempt(name, count, window_end)
+        raise AuthError("too many simultaneous sign-ins; try again in a moment", key="auth.busy")
+
+    def _delay(self, failures: int) -> timedelta:
+        """The wait before the attempt after ``failures`` failures in a row."""
+        doublings = failures - self.max_failures
+        if doublings < 0:
+            return timedelta(0)
+        if doublings > 40:  # 2**40 seconds is beyond any sensible max_delay
+            return self.max_delay
+        return min(_FIRST_DELAY * 2**doublings, self.max_delay)
+
+    def _throttled(self, wait: timedelta) -> AccountLockedError:
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        return AccountLockedError(
+            f"too many wrong passwords for this user name; wait {seconds} s before the next attempt "
+            "(or ask an administrator to clear the delay)", retry_after=seconds,
+        )
+
+    def _forgive(self, conn: sa.Connection, attempt: _Attempt) -> None:
+        """A successful attempt: forget the failures reserved up to it (later ones still count)."""
+        # The overall row first, as in _reserve_attempt: the same lock order cannot deadlock.
+        if attempt.window_end is not None:  # None: a known device's attempt, not counted overall
+            conn.execute(
+                _throttle.update().where(
+                    _throttle.c.name == _ALL_NAMES, _throttle.c.next_attempt_at == attempt.window_end,
+                    _throttle.c.failures > 0,
+                ).values(failures=_throttle.c.failures - 1)
+            )
+        left = _throttle.c.failures - attempt.count
+        conn.execute(
+            _throttle.update().where(_throttle.c.name == attempt.name).values(
+                failures=sa.case((left > 0, left), else_=0),
+                next_attempt_at=sa.case((left >= self.max_failures, _throttle.c.next_attempt_at), else_=None),
+            )
+        )
+        conn.execute(_throttle.delete().where(_throttle.c.name == attempt.name, _throttle.c.failures == 0))
+
+    def _clear_throttle(self, conn: sa.Connection, username: str) -> None:
+        name = username.strip().lower()
+        devices = conn.execute(sa.select(_devices.c.token_sha256).where(sa.func.lower(_devices.c.username) == name))
+        keys = [name, *(_DEVICE_PREFIX + digest[:32] for (digest,) in devices)]
+        conn.execute(_throttle.delete().where(_throttle.c.name.in_(keys)))
+
+    def _device_key(self, name: str, device: str | None) -> str | None:
+        """The throttle key of ``device`` when it is a device token of user ``name`` (lower case)."""
+        if not isinstance(device, str) or not device:
+            return None
+        digest = _token_digest(device)
+        with self._connect() as conn:
+            known = conn.execute(
+                sa.select(_devices.c.created_at).where(
+                    _devices.c.token_sha256 == digest, sa.func.lower(_devices.c.username) == name,
+                    _devices.c.created_at > self._now() - DEVICE_LIFETIME,
+                )
+            ).one_or_none()
+        return _DEVICE_PREFIX + digest[:32] if known is not None else None
+
+    def _session_limits(self, conn: sa.Connection) -> tuple[timedelta, timedelta]:
+        stored = dict(conn.execute(sa.select(_settings.c.name, _settings.c.value)).all())
+        return (
+            timedelta(seconds=int(stored["idle_timeout"])) if "idle_timeout" in stored else self.idle_timeout,
+            timedelta(seconds=int(stored["absolute_timeout"])) if "absolute_timeout" in stored
+            else self.absolute_timeout,
+        )
 
     def _insert_user(
         self, conn: sa.Connection, username: str, display_name: str | None, roles: Iterable[str],
@@ -711,7 +993,8 @@ class Accounts:
     ) -> None:
         display = (display_name or "").strip() or username
         if len(display) > 200:
-            raise InvalidAccountError(f"display_name is {len(display)} characters; at most 200 fit")
+            raise InvalidAccountError(f"display_name is {len(display)} characters; at most 200 fit",
+                                      key="auth.display_name_long", n=len(display))
         conn.execute(
             _users.insert().values(
                 username=username, display_name=display, roles=",".join(sorted(roles)),
@@ -728,7 +1011,7 @@ class Accounts:
             query = query.with_for_update()
         row = conn.execute(query).one_or_none()
         if row is None:
-            raise InvalidAccountError(f"no account is called {username!r}")
+            raise InvalidAccountError(f"no account is called {username!r}", key="auth.no_account", username=username)
         return row
 
     def _keep_an_administrator(self, conn: sa.Connection, username: str) -> None:
@@ -739,7 +1022,8 @@ class Accounts:
         ).all()
         if not any("administrator" in row.roles.split(",") for row in others):
             raise InvalidAccountError(
-                f"{username} is the last active administrator; make another user administrator first"
+                f"{username} is the last active administrator; make another user administrator first",
+                key="auth.last_administrator", username=username,
             )
 
     def _end_sessions(self, conn: sa.Connection, username: str, now: datetime) -> None:
@@ -777,6 +1061,23 @@ class Accounts:
 
     def _begin(self) -> _Guard:
         return _Guard(self._engine.begin, self.url)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A reserved sign-in attempt: the name's failure count with it, and its overall window."""
+
+    name: str
+    count: int
+    window_end: datetime | None  # None: not counted in the overall window
+
+
+class _LostRace(Exception):
+    """Another attempt changed the throttle row between reading and updating it."""
+
+
+def _same_time(column: sa.ColumnElement, value: datetime | None) -> sa.ColumnElement:
+    return column.is_(None) if value is None else column == value
 
 
 class _Guard:
@@ -877,16 +1178,28 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9-]+(?:[.．][A-Za-z0-9-]+
 _MESSENGER = re.compile(
     r"(?:微信号?|wechat|weixin|vx|QQ号?)\s*(?:号码?|id)?\s*[:：]?\s*[A-Za-z0-9_-]{5,}", re.IGNORECASE
 )
-# Numbers: a first group, then groups of 3+ digits after spaces or hyphens, so that
-# "0513-8512 3456" or "+86 139 1234 5678" is one number but "2024-05-01" is not. Lookarounds
-# rather than \b, because Chinese characters are word characters ("电话13912345678").
-# \d also matches full-width digits.
-_NUMBER = re.compile(r"(?<!\d)[+＋]?[(（]?\d+[)）]?(?:[ \t\u3000\-－]*\d{3,})*[xX]?(?!\d)")
+# A digit: \d (also full-width), or one spoken digit by digit in Chinese: 一三九…, with 幺 for 1
+# and 〇/零 for 0, or the financial forms 壹贰叁… ("一三九一二三四五六七八" is a mobile number).
+_DIGITS = "〇○零一二三四五六七八九幺壹贰叁肆伍陆柒捌玖"
+_D = rf"[\d{_DIGITS}]"
+_SEP = r"[ \t\u3000\-－.．·]"  # spaces, hyphens and dots between digit groups
+# Numbers: digit by digit with a separator or three each ("1 3 9 1 2 3 4 …"), or a first group, then
+# groups of 3+ digits after separators, so that "0513-8512 3456", "+86 139 1234 5678" or
+# "139.1234.5678" is one number but "2024-05-01" or "4.5" is not. Lookarounds rather than \b,
+# because Chinese characters are word characters ("电话13912345678").
+_NUMBER = re.compile(
+    rf"(?<!{_D})(?:{_D}(?:{_SEP}{{1,3}}{_D}){{6,}}|[+＋]?[(（]?{_D}+[)）]?(?:{_SEP}*{_D}{{3,}})*[xX]?)(?!{_D})"
+)
 _MIN_DIGITS = 7  # mainland mobile 11, landline 7-8 without area code, ID card 18
 
 
 def redact_contact_details(text: str) -> str:
     """``text`` with e-mail addresses, WeChat/QQ ids and numbers of 7 or more digits replaced.
+
+    Numbers count however they are written: grouped with spaces, hyphens or dots
+    (``139.1234.5678``), digit by digit (``1 3 9 1 2 3 4 5 6 7 8``), in full-width digits or in
+    Chinese numerals (``一三九一二三四五六七八``, ``幺三九…``). Years (2026), scores (85),
+    dates (2024-05-01) and decimals (4.5) stay.
 
     Examples
     --------
@@ -898,7 +1211,8 @@ def redact_contact_details(text: str) -> str:
     text = _EMAIL.sub(REDACTED, text)
     text = _MESSENGER.sub(REDACTED, text)
     return _NUMBER.sub(
-        lambda match: REDACTED if sum(ch.isdigit() for ch in match.group()) >= _MIN_DIGITS else match.group(),
+        lambda match: REDACTED if sum(ch.isdigit() or ch in _DIGITS for ch in match.group()) >= _MIN_DIGITS
+        else match.group(),
         text,
     )
 
@@ -1009,23 +1323,50 @@ def _check_username(username: Any) -> str:
     if not isinstance(username, str) or not _USERNAME.fullmatch(username.strip()):
         raise InvalidAccountError(
             f"username {username!r} is not allowed; use 1-100 letters, digits or . _ @ + - "
-            "(starting with a letter or digit), e.g. an interviewer code like 'A01'"
+            "(starting with a letter or digit), e.g. an interviewer code like 'A01'",
+            key="auth.username_invalid",
         )
     return username.strip()
 
 
 def _check_password(password: Any, username: str) -> None:
+    """Raise :class:`InvalidAccountError` (with the interface text's key) unless ``password``
+    follows :data:`PASSWORD_RULE`."""
     if not isinstance(password, str):
-        raise InvalidAccountError("password must be a string")
+        raise InvalidAccountError("password must be a string", key="auth.password_short", n=0,
+                                  min=MIN_PASSWORD_LENGTH)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccountError(
-            f"the password has {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}"
+            f"the password has {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}",
+            key="auth.password_short", n=len(password), min=MIN_PASSWORD_LENGTH,
         )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidAccountError(f"the password has {len(password)} characters; at most {MAX_PASSWORD_LENGTH}")
-    if username.lower() in password.lower() or len(set(password)) < 4:
-        raise InvalidAccountError("the password is too easy to guess (it contains the user name or repeats "
-                                  "a few characters); choose another")
+        raise InvalidAccountError(f"the password has {len(password)} characters; at most {MAX_PASSWORD_LENGTH}",
+                                  key="auth.password_long", n=len(password), max=MAX_PASSWORD_LENGTH)
+    lowered = password.lower()
+    if username.lower() in lowered:
+        raise InvalidAccountError("the password contains the user name; choose another",
+                                  key="auth.password_username")
+    if len(set(lowered)) < 4 or any(lowered == lowered[:size] * (len(lowered) // size) + lowered[:len(lowered) % size]
+                                    for size in range(1, len(lowered) // 2 + 1)):
+        raise InvalidAccountError("the password repeats a few characters or a pattern; choose another",
+                                  key="auth.password_repeats")
+    compact = re.sub(r"[\s._-]", "", lowered)
+    if any(compact in run or compact in run[::-1] for run in _SEQUENCES):
+        raise InvalidAccountError("the password is a keyboard, alphabet or digit sequence; choose another",
+                                  key="auth.password_sequence")
+    # The core without the digits and signs people add to satisfy rules ("password12", "!qwerty2026").
+    core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lowered)
+    candidates = {lowered, compact, core, core.translate(_LEET), lowered.translate(_LEET)}
+    if candidates & _common_passwords():
+        raise InvalidAccountError("the password is on the list of common passwords; choose another",
+                                  key="auth.password_common")
+
+
+@functools.lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def _check_roles(roles: Iterable[Any]) -> frozenset[str]:
@@ -1033,10 +1374,14 @@ def _check_roles(roles: Iterable[Any]) -> frozenset[str]:
         roles = [roles]
     role_set = frozenset(roles)
     if not role_set:
-        raise InvalidAccountError(f"give at least one role of {', '.join(map(repr, ROLES))}")
+        raise InvalidAccountError(f"give at least one role of {', '.join(map(repr, ROLES))}", key="auth.no_role")
     for role in role_set:
         _check_choice("role", role, ROLES)
     return role_set
+
+
+def _minutes(value: timedelta) -> int:
+    return int(value.total_seconds() // 60)
 
 
 def _token_digest(token: str) -> str:
@@ -1073,6 +1418,14 @@ def _detail(exc: SQLAlchemyError) -> str:
 
 _TOKEN_KEY = "_auth_token"
 _NOTICE_KEY = "_auth_notice"
+# Tokens this browser session already found ended: the websocket keeps presenting the cookie it
+# was opened with, so without this a signed-out session would be tried again from it.
+_REFUSED_KEY = "_auth_refused_tokens"
+#: The cookie that carries the session token across reloads (never the URL).
+SESSION_COOKIE = "survey_session"
+#: The cookie that carries the browser's device token (kept after signing out).
+DEVICE_COOKIE = "survey_device"
+_DEVICE_KEY = "_auth_device"
 
 register(
     "auth",
@@ -1093,8 +1446,105 @@ register(
         "role_statistician": {"zh": "统计人员", "en": "statistician"},
         "role_administrator": {"zh": "管理员", "en": "administrator"},
         "oidc_refused": {"zh": "单位统一登录被拒绝：{detail}", "en": "Organisation sign-in refused: {detail}"},
+        "password_rule": {
+            "zh": "密码至少 {min} 个字符；不能是常见密码（如 password123、1234567890、qwertyuiop），"
+            "不能是键盘、字母或数字顺序，不能只重复几个字符，不能包含用户名。",
+            "en": "At least {min} characters; not a common password (such as password123, 1234567890, "
+            "qwertyuiop), not a keyboard, alphabet or digit sequence, not a few repeated characters, "
+            "and not containing the user name.",
+        },
+        "password_short": {
+            "zh": "密码只有 {n} 个字符，至少需要 {min} 个。",
+            "en": "The password has {n} characters; it needs at least {min}.",
+        },
+        "password_long": {
+            "zh": "密码有 {n} 个字符，最多 {max} 个。", "en": "The password has {n} characters; at most {max}.",
+        },
+        "password_username": {"zh": "密码不能包含用户名，请另选。", "en": "The password contains the user name; choose another."},
+        "password_repeats": {
+            "zh": "密码只是重复几个字符或同一段内容，请另选。",
+            "en": "The password repeats a few characters or a pattern; choose another.",
+        },
+        "password_sequence": {
+            "zh": "密码是键盘、字母或数字顺序，请另选。",
+            "en": "The password is a keyboard, alphabet or digit sequence; choose another.",
+        },
+        "password_common": {
+            "zh": "这是常见密码，很容易被猜中，请另选。",
+            "en": "This is a common password, easy to guess; choose another.",
+        },
+        "username_invalid": {
+            "zh": "用户名只能用 1–100 个字母、数字或 . _ @ + -，并以字母或数字开头（访问员可用编号，如 A01）。",
+            "en": "Use 1–100 letters, digits or . _ @ + - for the user name, starting with a letter or digit "
+            "(interviewers: their code, e.g. A01).",
+        },
+        "username_taken": {
+            "zh": "用户名 {username} 已被使用（不区分大小写），请另选。",
+            "en": "The user name {username} is taken (case is ignored); choose another.",
+        },
+        "no_role": {"zh": "请至少选择一个角色。", "en": "Choose at least one role."},
+        "no_account": {"zh": "没有名为 {username} 的账户。", "en": "There is no account called {username}."},
+        "no_password_here": {
+            "zh": "{username} 使用单位统一身份登录，本系统中没有密码。",
+            "en": "{username} signs in with the organisation account and has no password here.",
+        },
+        "last_administrator": {
+            "zh": "{username} 是最后一个启用的管理员，请先让另一位用户成为管理员。",
+            "en": "{username} is the last enabled administrator; make another user administrator first.",
+        },
+        "display_name_long": {"zh": "姓名有 {n} 个字符，最多 200 个。", "en": "The name has {n} characters; at most 200."},
+        "setup_done": {
+            "zh": "管理员账户已由他人创建，请登录。", "en": "The administrator account already exists; please sign in.",
+        },
+        "throttled": {
+            "zh": "该用户名的密码错误次数过多，请等待 {seconds} 秒后再试，或请管理员解除等待。",
+            "en": "Too many wrong passwords for this user name: wait {seconds} s before trying again, "
+            "or ask an administrator to clear the wait.",
+        },
+        "busy": {"zh": "同时登录的人太多，请稍后再试。", "en": "Too many simultaneous sign-ins; try again in a moment."},
+        "idle_timeout_range": {
+            "zh": "空闲超时须在 {low} 到 {high} 分钟之间。",
+            "en": "The idle timeout must be from {low} to {high} minutes.",
+        },
+        "absolute_timeout_range": {
+            "zh": "登录最长有效期须在 {low} 到 {high} 分钟之间。",
+            "en": "The session lifetime must be from {low} to {high} minutes.",
+        },
+        "idle_over_absolute": {
+            "zh": "空闲超时不能长于登录最长有效期。", "en": "The idle timeout cannot exceed the session lifetime.",
+        },
+        "refused": {"zh": "操作未被接受，请检查输入。", "en": "Not accepted; please check the input."},
+        "oidc_no_claim": {
+            "zh": "单位统一身份没有提供 {claim}，请管理员检查 [survey_auth] username_claim 设置。",
+            "en": "The organisation identity has no {claim}; an administrator must check [survey_auth] username_claim.",
+        },
+        "oidc_expired": {"zh": "单位统一身份登录已过期，请重新登录。", "en": "The organisation sign-in has expired; sign in again."},
+        "oidc_no_role": {
+            "zh": "{username} 已通过单位统一身份登录，但在本系统中没有角色；请管理员把该用户或其所在组加入 [survey_auth.roles]。",
+            "en": "{username} signed in with the organisation account but has no role in this app; an administrator "
+            "must add the user or one of their groups to [survey_auth.roles].",
+        },
+        "oidc_password_account": {
+            "zh": "{username} 是密码账户，请用密码登录。",
+            "en": "{username} is a password account; sign in with the password form.",
+        },
+        "disabled": {
+            "zh": "账户 {username} 已停用，请联系管理员。", "en": "The account {username} is disabled; ask an administrator.",
+        },
     },
 )
+
+
+def error_text(error: AuthError, lang: str | None = None) -> str:
+    """The interface text explaining ``error`` (its ``key``), in the interface language."""
+    if error.key is None:
+        return t("auth.refused", lang)
+    return t(error.key, lang, **error.params)
+
+
+def password_rule(lang: str | None = None) -> str:
+    """:data:`PASSWORD_RULE` in the interface language: the help of every password field."""
+    return t(PASSWORD_RULE, lang, min=MIN_PASSWORD_LENGTH)
 
 
 def role_names(roles: Iterable[str], lang: str | None = None) -> str:
@@ -1125,25 +1575,34 @@ def oidc_config() -> OidcConfig | None:
 def current_user() -> User | None:
     """The signed-in user of this browser session, or None.
 
-    The session token is checked against the database on every page run, so an expired
-    session, a disabled account or changed roles take effect at the next click.
+    The session token (from this browser session, or after a reload from the session cookie)
+    is checked against the database on every page run, so an expired or ended session, a
+    disabled account or changed roles take effect at the next click.
     """
     accounts = get_accounts()
     token = st.session_state.get(_TOKEN_KEY)
+    if not token:  # a reload: the browser session is new, the cookie is not
+        cookie = _cookie_token()
+        if cookie and cookie not in st.session_state.get(_REFUSED_KEY, ()):
+            token = cookie
     if token:
         try:
-            return accounts.session_user(token)
+            user = accounts.session_user(token)
         except SessionExpiredError:
             st.session_state[_NOTICE_KEY] = ("auth.expired", {})
         except AuthenticationError:
             st.session_state[_NOTICE_KEY] = ("auth.ended", {})
+        else:
+            st.session_state[_TOKEN_KEY] = token
+            return user
         st.session_state.pop(_TOKEN_KEY, None)
+        _refuse(token)
     config = oidc_config()
     if config is not None and st.user.get("is_logged_in"):
         try:
             session = accounts.sign_in_oidc(st.user.to_dict(), config)
         except AuthError as exc:
-            st.session_state[_NOTICE_KEY] = ("auth.oidc_refused", {"detail": str(exc)})
+            st.session_state[_NOTICE_KEY] = ("auth.oidc_refused", {"detail": error_text(exc)})
             return None
         st.session_state[_TOKEN_KEY] = session.token
         return session.user
@@ -1153,25 +1612,75 @@ def current_user() -> User | None:
 def session_state_for(session: Session) -> dict[str, str]:
     """The browser-session state that makes a browser session signed in as ``session``.
 
-    :func:`start_session` stores exactly this; tests seed ``AppTest.session_state`` with it.
+    :func:`start_session` stores this (and the device token, which only throttling uses); tests
+    seed ``AppTest.session_state`` with it.
     """
     return {_TOKEN_KEY: session.token}
 
 
 def start_session(session: Session) -> None:
-    """Keep a new session's token in this browser session (after a successful sign-in)."""
+    """Keep a new session's token (and device token) in this browser session (after a sign-in)."""
     for key, value in session_state_for(session).items():
         st.session_state[key] = value
+    if session.device:
+        st.session_state[_DEVICE_KEY] = session.device
     st.session_state.pop(_NOTICE_KEY, None)
 
 
+def device_token() -> str | None:
+    """This browser's device token (:meth:`Accounts.sign_in`'s ``device``), if it has one."""
+    return st.session_state.get(_DEVICE_KEY) or _cookie_token(DEVICE_COOKIE)
+
+
 def end_session() -> None:
-    """Sign the browser session out (and out of the organisation's provider if used)."""
+    """Sign the browser session out (and out of the organisation's provider if used).
+
+    The server ends the session, so its token (and the cookie holding it) is refused from now
+    on; :func:`session_cookie` then deletes the cookie in the browser.
+    """
     token = st.session_state.pop(_TOKEN_KEY, None)
     if token:
         get_accounts().sign_out(token)
+        _refuse(token)
     if oidc_config() is not None and st.user.get("is_logged_in"):
         st.logout()
+
+
+def session_cookie() -> None:
+    """Keep the browser's session cookie equal to this browser session's sign-in.
+
+    Call once per run of the app, after :func:`current_user`. Signed in: the cookie holds the
+    token (``Path=/; SameSite=Strict``, ``Secure`` over https, for the session's lifetime), so a
+    reload is signed in again by :func:`current_user`. Signed out: a cookie still there is
+    deleted. The device cookie (:func:`device_token`) is written after a password sign-in and
+    kept. Cookies are written by a script because Streamlit can only read them.
+    """
+    token = st.session_state.get(_TOKEN_KEY)
+    cookies: list[tuple[str, str, int]] = []
+    if token:
+        cookies.append((SESSION_COOKIE, token, int(get_accounts().session_limits()[1].total_seconds())))
+    elif _cookie_token():
+        cookies.append((SESSION_COOKIE, "", 0))
+    device = st.session_state.get(_DEVICE_KEY)
+    if device:
+        cookies.append((DEVICE_COOKIE, device, int(DEVICE_LIFETIME.total_seconds())))
+    if not cookies:
+        return
+    # Tokens are URL-safe base64 and max-ages ints: nothing here needs escaping.
+    secure = '(location.protocol === "https:" ? "; Secure" : "")'
+    script = "".join(f'document.cookie = "{name}={value}; Max-Age={max_age}; Path=/; SameSite=Strict" + {secure};'
+                     for name, value, max_age in cookies)
+    st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+def _refuse(token: str) -> None:
+    st.session_state[_REFUSED_KEY] = {*st.session_state.get(_REFUSED_KEY, ()), token}
+
+
+def _cookie_token(name: str = SESSION_COOKIE) -> str | None:
+    """The cookie ``name`` the browser sent when this browser session's connection opened."""
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) and value else None  # AppTest answers with a mock
 
 
 def pop_notice() -> tuple[str, dict[str, Any]] | None:

@@ -5,38 +5,65 @@ committed state even while interviews are being submitted (WAL mode lets the wri
 The copy is checked (``PRAGMA integrity_check``) and switched out of WAL mode, so the
 downloaded file is one self-contained ``.db`` file that ``sqlite3`` opens directly.
 
-Restoring checks the uploaded file first (SQLite, intact, holds the ``interviews`` table),
-keeps a safety backup of the current database, reports how many interviews the restore
-would drop (present now but not in the backup), and copies the backup into the live
-database with the same API, which holds the database's write lock for the whole copy, so
-no other connection sees a half-restored database.
+A backup to restore is untrusted input (anyone who can hand a file to an administrator can
+craft one), so it is never adopted as it is. Restoring
+
+1. checks the file (SQLite, intact) and its schema against the one this app writes: only the
+   app's tables and columns, only the app's indexes, no triggers and no views
+   (:class:`BackupRefusedError` names the first object that differs);
+2. creates a new database with the app's own stores and inserts the backup's rows into it
+   table by table, each value checked against its column's type; the open sessions
+   (credentials) and the results pages' cached columns (derived data) are not carried over;
+3. requires the first-start record and an active administrator in it, so that a restore can
+   neither offer "create the first administrator" to a visitor nor lock everybody out;
+4. keeps a safety backup of the current database, and copies the new database into the live
+   one with the backup API, which holds the write lock for the whole copy: no other
+   connection sees a half-restored database, and on any failure the database is unchanged.
+
+Only active administrators may take a backup or restore one (:func:`backup_bytes` and
+:func:`restore_database` check the acting :class:`~survey_app.auth.User` against the stored
+account), and both are written to the audit log, refused restores too.
 
 PostgreSQL deployments back up with the server's own tools (``pg_dump``/``pg_restore``
 or continuous archiving); :func:`backup_database` says so instead of guessing.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import re
 import sqlite3
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal, get_args
 
 import pandas as pd
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from survey_app.assignments import AssignmentStore
+from survey_app.auth import (
+    ROLES, Accounts, InvalidAccountError, PermissionDeniedError, User, audit, authorize,
+)
 from survey_app.errors import SurveyAppError
-from survey_app.store import default_url
+from survey_app.margins import MarginsStore
+from survey_app.review import QuestionnaireLibrary
+from survey_app.store import ResponseStore, default_url
 
 __all__ = [
     "BackupError",
+    "BackupRefusedError",
     "BackupResult",
+    "REFUSAL_PROBLEMS",
+    "RefusalProblem",
     "RestorePlan",
     "RestoreResult",
+    "backup_bytes",
     "backup_database",
     "plan_restore",
     "restore_database",
@@ -48,8 +75,49 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _BUSY_TIMEOUT_MS = 30_000
 
 
+# Tables every database of the app has (the accounts are made at the first start).
+_REQUIRED_TABLES = ("interviews", "auth_users", "auth_setup", "audit_log")
+# Checked but not carried over: session tokens are credentials, sign-in throttles are the
+# moment's state (a planted one would lock the administrators out), and the interviews kept in
+# columns are derived from the interviews (a planted copy could show other results).
+_NOT_RESTORED = frozenset({"auth_sessions", "auth_throttle", "frame_snapshots"})
+# Text columns the app reads as JSON, and the JSON type each holds.
+_JSON_COLUMNS: dict[tuple[str, str], type] = {
+    ("interviews", "answers"): dict,
+    ("audit_log", "detail"): dict,
+    ("population_margins", "counts"): dict,
+}
+# How an account signs in (survey_app.auth.User.source).
+_SOURCES = ("password", "oidc")
+
+RefusalProblem = Literal[
+    "not_sqlite", "damaged", "unreadable", "trigger", "view", "index", "unknown_table", "missing_table",
+    "unknown_column", "missing_column", "bad_value", "bad_rows", "no_setup", "no_administrator",
+]
+REFUSAL_PROBLEMS: tuple[str, ...] = get_args(RefusalProblem)
+
+
 class BackupError(SurveyAppError):
     """A backup or restore that cannot be done; the message says why and what to do."""
+
+
+class BackupRefusedError(BackupError):
+    """A file that is not a genuine, intact backup of this app's database; nothing was changed.
+
+    Attributes
+    ----------
+    problem : RefusalProblem
+        What is wrong, for the page's message in the interface language.
+    name : str
+        The table, column (``table.column``), index, trigger or view concerned; empty when
+        the problem concerns the whole file.
+    """
+
+    def __init__(self, message: str, *, problem: RefusalProblem, name: str = "") -> None:
+        if problem not in REFUSAL_PROBLEMS:
+            raise ValueError(f"problem must be one of {', '.join(REFUSAL_PROBLEMS)}, got {problem!r}")
+        super().__init__(message)
+        self.problem, self.name = problem, name
 
 
 @dataclass(frozen=True)
@@ -103,12 +171,15 @@ class RestorePlan:
         them (they stay in the safety backup taken before restoring).
     lost_submitted : int
         Of these, the submitted ones.
+    administrators : tuple of str
+        The active administrators of the backup: after restoring, only they can manage the app.
     """
 
     backup_interviews: int
     current_interviews: int
     lost_interviews: int
     lost_submitted: int
+    administrators: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{name: getattr(self, name) for name in self.__dataclass_fields__}])
@@ -120,7 +191,7 @@ class RestorePlan:
                 f" Restoring removes {self.lost_interviews} interviews ({self.lost_submitted} submitted) that are "
                 "not in the backup; they are kept in the safety backup."
             )
-        return text
+        return text + f" Its active administrators: {', '.join(self.administrators)}."
 
 
 @dataclass(frozen=True)
@@ -217,49 +288,93 @@ def backup_database(destination: Path | str, *, url: str | None = None) -> Backu
     )
 
 
-def backup_bytes(*, url: str | None = None) -> tuple[bytes, BackupResult]:
-    """A backup as bytes (for a download button) and its description."""
+def backup_bytes(actor: User, *, url: str | None = None) -> tuple[bytes, BackupResult]:
+    """A backup as bytes (for a download) and its description; administrators only, audited.
+
+    ``actor`` is checked against the stored account (a disabled administrator whose page is
+    still open gets :class:`~survey_app.auth.PermissionDeniedError`).
+    """
+    _check_actor(actor, url)
     with tempfile.TemporaryDirectory(prefix="survey-backup-") as directory:
         result = backup_database(Path(directory) / "survey-backup.db", url=url)
-        return result.path.read_bytes(), result
+        data = result.path.read_bytes()
+    audit(actor.username, "backup", sqlite_path(url).name,
+          {"interviews": result.interviews, "submitted": result.submitted, "sha256": result.sha256}, url=url)
+    return data, result
 
 
-def plan_restore(backup: Path | str | bytes | BinaryIO, *, url: str | None = None) -> RestorePlan:
-    """Check a backup and tell what restoring it would change; writes nothing."""
+def plan_restore(
+    backup: Path | str | bytes | BinaryIO, *, actor: User, url: str | None = None, label: str | None = None,
+) -> RestorePlan:
+    """Check a backup completely (as :func:`restore_database` does) and tell what restoring it
+    would change; writes nothing but, for a refused backup, the audit entry.
+
+    Parameters are those of :func:`restore_database`.
+
+    Raises
+    ------
+    PermissionDeniedError
+        ``actor`` is not an active administrator.
+    BackupRefusedError
+        The backup is not a genuine, intact backup of this app's database.
+    """
     target_path = sqlite_path(url)
-    with _backup_file(backup) as backup_path:
-        return _plan(backup_path, target_path)
+    _check_actor(actor, url)
+    with _refusals_audited(actor, backup, label, url), _checked_copy(backup) as copy:
+        return _plan(copy, target_path)
 
 
 def restore_database(
     backup: Path | str | bytes | BinaryIO,
     *,
+    actor: User,
     safety_directory: Path | str,
     url: str | None = None,
+    label: str | None = None,
 ) -> RestoreResult:
-    """Replace the database's content with a checked backup.
+    """Replace the database's content with the rows of a checked backup (administrators only).
+
+    The backup file is never adopted: its schema must be exactly the one this app writes
+    (tables, columns; no triggers, views or other indexes), its rows are type-checked and
+    inserted into a new database that the app's own stores created, which must then hold the
+    first-start record and an active administrator. Only that new database is copied into the
+    live one, in one step under the write lock. The open sessions and the cached results
+    columns are not restored: everyone signs in again, and the columns are read again.
 
     Parameters
     ----------
     backup : Path, str, bytes or binary file
         The backup (e.g. the bytes of an uploaded file).
+    actor : User
+        Who restores; must be an active administrator in the current database.
     safety_directory : Path or str
         Where the current state is backed up first (file ``before-restore-<UTC time>.db``).
     url : str, optional
         The database to restore into; default ``SURVEY_DB_URL`` or ``data/survey.db``.
+    label : str, optional
+        How the audit log names the backup; default its file name, or "uploaded backup".
 
     Returns
     -------
     RestoreResult
         What changed (see :func:`plan_restore`) and the safety backup.
+
+    Raises
+    ------
+    PermissionDeniedError
+        ``actor`` is not an active administrator.
+    BackupRefusedError
+        The backup was refused (the reason is in ``problem`` and ``name``); nothing changed,
+        and the refusal is in the audit log.
     """
     target_path = sqlite_path(url)
-    with _backup_file(backup) as backup_path:
-        plan = _plan(backup_path, target_path)
+    _check_actor(actor, url)
+    with _refusals_audited(actor, backup, label, url), _checked_copy(backup) as copy:
+        plan = _plan(copy, target_path)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         safety = backup_database(Path(safety_directory) / f"before-restore-{stamp}.db", url=url)
         try:
-            source = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
+            source = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
             try:
                 target = sqlite3.connect(target_path, timeout=_BUSY_TIMEOUT_MS / 1000)
                 try:
@@ -271,38 +386,74 @@ def restore_database(
                 source.close()
         except sqlite3.Error as exc:
             raise BackupError(
-                f"restoring into {target_path} failed: {exc}. The database was not changed (SQLite's backup copy "
-                f"is all or nothing); the safety backup is {safety.path}"
+                f"restoring into {target_path} failed: {exc}. The database was not changed (SQLite's backup "
+                f"copy is all or nothing); the safety backup is {safety.path}"
             ) from exc
-    _complete_schema(url)
+    # Written after the restore, so the restored database keeps the record.
+    audit(actor.username, "restore", _label(backup, label), {
+        "backup_interviews": plan.backup_interviews, "removed_interviews": plan.lost_interviews,
+        "administrators": list(plan.administrators), "safety_backup": str(safety.path),
+    }, url=url)
     return RestoreResult(plan=plan, safety_backup=safety)
 
 
-def _complete_schema(url: str | None) -> None:
-    """Give the restored database the tables that its version predates.
+@contextlib.contextmanager
+def _refusals_audited(actor: User, backup: object, label: str | None, url: str | None) -> Iterator[None]:
+    """Write a refused backup to the audit log (of the unchanged database) and raise on."""
+    try:
+        yield
+    except BackupRefusedError as exc:
+        audit(actor.username, "restore_refused", _label(backup, label),
+              {"problem": exc.problem, "name": exc.name}, url=url)
+        raise
 
-    Each store creates and upgrades its tables when opened; the running app's stores opened
-    theirs before the restore, so without this a backup made before, say, field assignments
-    existed would leave those pages failing until the app is restarted.
-    """
-    from survey_app.assignments import AssignmentStore
-    from survey_app.auth import Accounts
-    from survey_app.margins import MarginsStore
-    from survey_app.review import QuestionnaireLibrary
-    from survey_app.store import ResponseStore
 
+def _label(backup: object, label: str | None) -> str:
+    if label is not None:
+        return label
+    return Path(backup).name if isinstance(backup, (str, Path)) else "uploaded backup"
+
+
+def _check_actor(actor: User, url: str | None) -> None:
+    """Refuse anyone but an active administrator, as passed and as stored now."""
+    authorize(actor, "backups")
+    accounts = Accounts(url)
+    try:
+        stored = accounts.get_user(actor.username)
+    except InvalidAccountError:
+        raise PermissionDeniedError(f"there is no account {actor.username!r} in this database") from None
+    finally:
+        accounts.close()
+    authorize(stored, "backups")
+
+
+def _create_app_schema(url: str) -> None:
+    """Create every table and index of the app, the way its stores do when opened."""
     for open_store in (ResponseStore, Accounts, MarginsStore, AssignmentStore, QuestionnaireLibrary):
         open_store(url).close()
 
 
-class _backup_file:
-    """A context giving a path to a checked SQLite backup (bytes are written to a temp file)."""
+class _checked_copy:
+    """A context giving the path of a new database holding a checked backup's rows.
+
+    The upload is written to a temporary file (when it is not a path) and checked; a new
+    database is made there by the app's stores, the backup's rows are inserted into it table by
+    table, and its content is checked. Everything is deleted on leaving the context.
+    """
 
     def __init__(self, backup: Path | str | bytes | BinaryIO) -> None:
         self._backup = backup
         self._temp: tempfile.TemporaryDirectory | None = None
 
     def __enter__(self) -> Path:
+        self._temp = tempfile.TemporaryDirectory(prefix="survey-restore-")
+        try:
+            return self._enter(Path(self._temp.name))
+        except BaseException:
+            self._temp.cleanup()
+            raise
+
+    def _enter(self, directory: Path) -> Path:
         backup = self._backup
         if isinstance(backup, (str, Path)):
             path = Path(backup)
@@ -312,61 +463,219 @@ class _backup_file:
             data = backup if isinstance(backup, bytes) else backup.read()
             if not isinstance(data, bytes):
                 raise BackupError(f"backup must be a path, bytes or a binary file, got {type(backup).__name__}")
-            self._temp = tempfile.TemporaryDirectory(prefix="survey-restore-")
-            path = Path(self._temp.name) / "upload.db"
+            path = directory / "upload.db"
             path.write_bytes(data)
-        _check_backup(path)
-        return path
+        _check_header(path)
+        copy = directory / "restored.db"
+        _create_app_schema(f"sqlite:///{copy}")
+        try:
+            with _read_only(path) as source, contextlib.closing(sqlite3.connect(copy)) as target:
+                _check_integrity(source, "the backup", refuse=True)
+                tables = _check_schema(source, target)
+                _copy_rows(source, target, tables)
+                target.execute("PRAGMA journal_mode=DELETE")
+                _check_content(target)
+        except sqlite3.Error as exc:
+            raise BackupRefusedError(f"the backup cannot be read as a SQLite database: {exc}",
+                                     problem="unreadable") from exc
+        return copy
 
     def __exit__(self, *exc_info: object) -> None:
         if self._temp is not None:
             self._temp.cleanup()
 
 
-def _check_backup(path: Path) -> None:
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to an untrusted file: its schema can call no function with side effects."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        yield conn
+    finally:
+        conn.close()
+
+
+def _check_header(path: Path) -> None:
     with path.open("rb") as handle:
         header = handle.read(len(_SQLITE_HEADER))
     if header != _SQLITE_HEADER:
-        raise BackupError(
+        raise BackupRefusedError(
             f"{path.name} is not a SQLite database (it does not start with the SQLite header); "
-            "upload a file made by this app's backup"
+            "upload a file made by this app's backup", problem="not_sqlite",
         )
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            _check_integrity(conn, "the backup")
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "interviews" not in tables:
-                raise BackupError(
-                    f"the backup holds no interviews table (tables: {', '.join(sorted(tables)) or 'none'}); "
-                    "it is not a backup of this app's database"
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> dict[str, tuple[str, bool, int]]:
+    """Column -> (declared type, NOT NULL, hidden: 0 plain, else generated or virtual)."""
+    return {row[1]: (row[2].upper(), bool(row[3]), row[6])
+            for row in conn.execute(f"PRAGMA table_xinfo({_quote(table)})")}
+
+
+def _check_schema(backup: sqlite3.Connection, app: sqlite3.Connection) -> list[tuple[str, list[str]]]:
+    """Compare the backup's schema with the app's (``app``: a database its stores made).
+
+    Returns the tables to copy with the columns to read; raises :class:`BackupRefusedError`
+    naming the first object that differs.
+    """
+    objects = backup.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    app_indexes = {row[0] for row in app.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    app_tables = [row[0] for row in app.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for kind, name, _table, sql in objects:
+        if kind in ("trigger", "view"):
+            raise BackupRefusedError(
+                f"the backup holds the {kind} {name!r}; this app creates none, so the file was changed outside "
+                "the app. Restore a backup downloaded from the app", problem=kind, name=name,
+            )
+        if kind == "index" and name not in app_indexes:
+            raise BackupRefusedError(
+                f"the backup holds the index {name!r}, which this app does not create", problem="index", name=name,
+            )
+        if kind == "table" and name not in app_tables:
+            raise BackupRefusedError(
+                f"the backup holds the table {name!r}, which is not one of this app's tables "
+                f"({', '.join(sorted(app_tables))})", problem="unknown_table", name=name,
+            )
+        if kind == "table" and not re.match(r"\s*CREATE\s+TABLE\b", sql or "", re.IGNORECASE):
+            raise BackupRefusedError(f"the backup's table {name!r} is not a plain table ({(sql or '')[:60]!r})",
+                                     problem="unknown_table", name=name)
+    present = {name for kind, name, _table, _sql in objects if kind == "table"}
+    for name in _REQUIRED_TABLES:
+        if name not in present:
+            raise BackupRefusedError(
+                f"the backup has no {name} table; every database of this app has one, so it is not a backup "
+                f"of this app (tables: {', '.join(sorted(present)) or 'none'})", problem="missing_table", name=name,
+            )
+    copied = []
+    for table in app_tables:
+        if table not in present:
+            continue  # a table newer than the backup: it stays empty
+        expected, found = _columns(app, table), _columns(backup, table)
+        for column, (_type, _not_null, hidden) in found.items():
+            if column not in expected or hidden:
+                raise BackupRefusedError(
+                    f"the backup's table {table} has the column {column!r}, which this app does not write",
+                    problem="unknown_column", name=f"{table}.{column}",
                 )
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(interviews)")}
-            missing = {"id", "status", "answers", "questionnaire_id"} - columns
-            if missing:
-                raise BackupError(f"the backup's interviews table lacks the columns {', '.join(sorted(missing))}")
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise BackupError(f"the backup cannot be read as a SQLite database: {exc}") from exc
+        for column, (_type, not_null, _hidden) in expected.items():
+            if column not in found and not_null:
+                raise BackupRefusedError(f"the backup's table {table} lacks the column {column!r}",
+                                         problem="missing_column", name=f"{table}.{column}")
+        if table not in _NOT_RESTORED:
+            copied.append((table, [column for column in expected if column in found]))
+    return copied
 
 
-def _plan(backup_path: Path, target_path: Path) -> RestorePlan:
+def _copy_rows(backup: sqlite3.Connection, copy: sqlite3.Connection, tables: list[tuple[str, list[str]]]) -> None:
+    """Insert the backup's rows into the app-made ``copy``, checking each value's type first."""
+    for table, columns in tables:
+        types = _columns(copy, table)
+        checks = [(column, *_value_check(table, column, types[column][0]), types[column][1]) for column in columns]
+        names = ", ".join(map(_quote, columns))
+        insert = f"INSERT INTO {_quote(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        rows = backup.execute(f"SELECT {names} FROM {_quote(table)}")
+        copy.execute(f"DELETE FROM {_quote(table)}")  # rows a store writes when it opens
+        number = 0
+        while batch := rows.fetchmany(1000):
+            for row in batch:
+                number += 1
+                for value, (column, check, wanted, not_null) in zip(row, checks):
+                    if (value is None and not_null) or (value is not None and not check(value)):
+                        raise BackupRefusedError(
+                            f"row {number} of the backup's table {table} has {value!r:.60} in {column}, which "
+                            f"must be {wanted}", problem="bad_value", name=f"{table}.{column}",
+                        )
+            try:
+                copy.executemany(insert, batch)
+            except sqlite3.IntegrityError as exc:
+                raise BackupRefusedError(
+                    f"the rows of the backup's table {table} break this app's rules: {exc}",
+                    problem="bad_rows", name=table,
+                ) from exc
+    copy.commit()
+
+
+def _value_check(table: str, column: str, declared: str) -> tuple[Callable[[Any], bool], str]:
+    """The check of one column's values (non-NULL) and what it expects, from the app's declared type."""
+    json_type = _JSON_COLUMNS.get((table, column))
+    if json_type is not None:
+        return (lambda value: isinstance(value, str) and isinstance(_json_or_none(value), json_type),
+                f"a JSON {json_type.__name__}")
+    length = re.fullmatch(r"VARCHAR\((\d+)\)", declared)
+    if length:
+        limit = int(length.group(1))
+        return (lambda value: isinstance(value, str) and len(value) <= limit), f"text of at most {limit} characters"
+    checks: dict[str, tuple[Callable[[Any], bool], str]] = {
+        "TEXT": (lambda value: isinstance(value, str), "text"),
+        "INTEGER": (lambda value: isinstance(value, int), "a whole number"),
+        "BIGINT": (lambda value: isinstance(value, int), "a whole number"),
+        "BOOLEAN": (lambda value: value in (0, 1) and isinstance(value, int), "0 or 1"),
+        "FLOAT": (lambda value: isinstance(value, (int, float)), "a number"),
+        "BLOB": (lambda value: isinstance(value, bytes), "binary data"),
+        "DATETIME": (lambda value: _parses(datetime.fromisoformat, value), "a date and time"),
+        "DATE": (lambda value: _parses(date.fromisoformat, value), "a date"),
+    }
+    if declared not in checks:
+        raise BackupError(f"the app's column {table}.{column} has the type {declared}, which the restore cannot "
+                          "check; add it to survey_app.backup._value_check")
+    return checks[declared]
+
+
+def _parses(parse: Callable[[str], object], value: Any) -> bool:
     try:
-        conn = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
-        try:
+        parse(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _check_content(copy: sqlite3.Connection) -> None:
+    """The restored accounts must let the app start signed-in: a first-start record, known
+    roles and sources, and an active administrator."""
+    if copy.execute("SELECT COUNT(*) FROM auth_setup").fetchone()[0] == 0:
+        raise BackupRefusedError(
+            "the backup has no first-start record (auth_setup is empty): after restoring it the app would offer "
+            "anyone to create the first administrator", problem="no_setup",
+        )
+    administrators = 0
+    for username, roles, source, active in copy.execute("SELECT username, roles, source, active FROM auth_users"):
+        unknown = set(roles.split(",")) - set(ROLES)
+        if unknown or source not in _SOURCES:
+            raise BackupRefusedError(
+                f"the backup's account {username!r} has "
+                + (f"the unknown roles {sorted(unknown)}" if unknown else f"the unknown sign-in source {source!r}"),
+                problem="bad_value", name="auth_users.roles" if unknown else "auth_users.source",
+            )
+        administrators += bool(active) and "administrator" in roles.split(",")
+    if not administrators:
+        raise BackupRefusedError(
+            "the backup has no active administrator: nobody could sign in to manage the restored app",
+            problem="no_administrator",
+        )
+
+
+def _plan(copy_path: Path, target_path: Path) -> RestorePlan:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{copy_path}?mode=ro", uri=True)) as conn:
             backup_ids = {row[0] for row in conn.execute("SELECT id FROM interviews")}
-        finally:
-            conn.close()
+            administrators = tuple(sorted(
+                username for username, roles in
+                conn.execute("SELECT username, roles FROM auth_users WHERE active = 1")
+                if "administrator" in roles.split(",")
+            ))
         current: dict[str, str] = {}
         if target_path.is_file():
-            conn = sqlite3.connect(target_path, timeout=_BUSY_TIMEOUT_MS / 1000)
-            try:
+            with contextlib.closing(sqlite3.connect(target_path, timeout=_BUSY_TIMEOUT_MS / 1000)) as conn:
                 tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 if "interviews" in tables:
                     current = dict(conn.execute("SELECT id, status FROM interviews").fetchall())
-            finally:
-                conn.close()
     except sqlite3.Error as exc:
         raise BackupError(f"comparing the backup with the database failed: {exc}") from exc
     lost = [status for interview_id, status in current.items() if interview_id not in backup_ids]
@@ -375,18 +684,25 @@ def _plan(backup_path: Path, target_path: Path) -> RestorePlan:
         current_interviews=len(current),
         lost_interviews=len(lost),
         lost_submitted=sum(status in _COMPLETED for status in lost),
+        administrators=administrators,
     )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # Interviews that were submitted, whatever a reviewer decided since.
 _COMPLETED = ("submitted", "approved", "rejected")
 
 
-def _check_integrity(conn: sqlite3.Connection, what: str) -> None:
+def _check_integrity(conn: sqlite3.Connection, what: str, *, refuse: bool = False) -> None:
+    """Raise unless SQLite finds ``conn``'s database intact (``refuse``: a refused backup)."""
     result = conn.execute("PRAGMA integrity_check").fetchall()
     if result != [("ok",)]:
         problems = "; ".join(str(row[0]) for row in result[:3])
-        raise BackupError(f"{what} is damaged (integrity check: {problems})")
+        message = f"{what} is damaged (integrity check: {problems})"
+        raise BackupRefusedError(message, problem="damaged") if refuse else BackupError(message)
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int]:

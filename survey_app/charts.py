@@ -11,6 +11,7 @@ on a percent axis, means in their own units.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
@@ -20,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from survey_app.errors import SurveyAppError
+from survey_app.formatting import VEGA_PERCENT, VEGA_PERCENT_AXIS
 from survey_app.i18n import register, t
 from survey_app.reporting import VERDICT_LABELS
 
 __all__ = [
     "VERDICT_COLORS",
     "ChartError",
+    "axis_ticks",
     "forest_plot",
     "frequency_chart",
     "target_chart",
@@ -93,8 +96,25 @@ def _axis_range(statistic: Statistic, values: np.ndarray) -> list[float]:
     return [low, high]
 
 
-def _value_axis(statistic: Statistic, lows: pd.Series, highs: pd.Series, threshold: float) -> alt.Scale:
-    values = pd.concat([lows, highs, pd.Series([threshold])]).to_numpy(dtype=float)
+def axis_ticks(statistic: Statistic, domain: list[float]) -> tuple[list[float], str]:
+    """Tick values at a round step (1, 2 or 5 times a power of ten) and the format that shows
+    them: never two ticks with the same label, however narrow the range (one or two
+    interviews give ranges of a percentage point or less)."""
+    low, high = domain
+    scale = 100.0 if statistic == "proportion" else 1.0  # ticks are labelled in percent for proportions
+    span = max((high - low) * scale, 1e-9)
+    power = 10.0 ** math.floor(math.log10(span / 5))
+    step = next(m * power for m in (1, 2, 5, 10) if span / (m * power) <= 5.5)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    first = math.ceil(low * scale / step - 1e-9)
+    values = [round(k * step, decimals + 2) / scale for k in range(first, int(math.floor(high * scale / step + 1e-9)) + 1)]
+    return values, f".{decimals}%" if statistic == "proportion" else f".{decimals}f"
+
+
+def _value_axis(statistic: Statistic, lows: pd.Series, highs: pd.Series, threshold: float,
+                estimates: pd.Series | None = None) -> alt.Scale:
+    parts = [lows, highs, pd.Series([threshold])] + ([estimates] if estimates is not None else [])
+    values = pd.concat(parts).to_numpy(dtype=float)
     return alt.Scale(domain=_axis_range(statistic, values), zero=False, nice=False)
 
 
@@ -114,7 +134,7 @@ def _check_columns(frame: pd.DataFrame, argument: str, columns: tuple[str, ...])
 
 
 def _number_format(statistic: Statistic) -> str:
-    return ".1%" if statistic == "proportion" else ".1f"
+    return VEGA_PERCENT if statistic == "proportion" else ".1f"
 
 
 def _interval_layers(
@@ -122,8 +142,8 @@ def _interval_layers(
     legend: bool = True, axis_title: bool = True
 ) -> list[alt.Chart]:
     base = alt.Chart(data)
-    axis = alt.Axis(format=_number_format(statistic).replace(".1", ".0"), tickCount=6,
-                    title=t("charts.estimate", lang) if axis_title else None)
+    ticks, tick_format = axis_ticks(statistic, list(scale.domain))
+    axis = alt.Axis(format=tick_format, values=ticks, title=t("charts.estimate", lang) if axis_title else None)
     color = alt.Color("verdict_text:N", scale=_verdict_scale(lang), title=t("charts.verdict", lang),
                       legend=alt.Legend() if legend else None)
     interval = base.mark_rule(strokeWidth=4).encode(
@@ -191,8 +211,10 @@ def target_chart(
     fmt = _number_format(statistic)
     row = {"estimate": _number(estimate), "ci_low": _number(ci_low), "ci_high": _number(ci_high),
            "verdict": verdict, "n": int(n), "verdict_text": verdict_label(verdict, lang), "row": ""}
-    domain = _axis_range(statistic, np.array([ci_low, ci_high, threshold], dtype=float))
-    axis = {"format": fmt.replace(".1", ".0"), "tickCount": 6, "title": None}
+    # the estimate too: without an interval (one or two respondents) it alone must still be drawn
+    domain = _axis_range(statistic, np.array([ci_low, ci_high, threshold, estimate], dtype=float))
+    ticks, tick_format = axis_ticks(statistic, domain)
+    axis = {"format": tick_format, "title": None, "values": ticks}
     scale = {"domain": domain, "nice": False, "zero": False}
     color = {"field": "verdict_text", "legend": None, "title": t("charts.verdict", lang), "type": "nominal",
              "scale": {"domain": [verdict_label(v, lang) for v in VERDICT_COLORS],
@@ -246,22 +268,37 @@ def forest_plot(
     ----------
     frame : pandas.DataFrame
         One row per domain, in the order to show, with ``label`` and ``estimate, ci_low,
-        ci_high, verdict, n``. Rows without an estimate ("no data") are listed without a mark.
+        ci_high, verdict, n``. Rows without an estimate ("no data") are listed without a mark;
+        so are rows whose optional ``too_few`` column is true (too few respondents for an
+        estimate, :func:`analysis.targets.sample_needed`), their name saying so.
     label : str
         Column with the domain names to show.
     """
     _check_statistic(statistic)
     _check_columns(frame, "frame", (label, "estimate", "ci_low", "ci_high", "verdict", "n"))
     data = _with_verdict_text(frame[[label, "estimate", "ci_low", "ci_high", "verdict", "n"]], lang)
-    data = data.rename(columns={label: "domain_label"})
+    data = _without_too_few(frame, data.rename(columns={label: "domain_label"}), "domain_label", lang)
     order = list(data["domain_label"])
     y = alt.Y("domain_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False),
               scale=alt.Scale(paddingInner=0.3))
-    scale = _value_axis(statistic, data["ci_low"], data["ci_high"], threshold)
+    scale = _value_axis(statistic, data["ci_low"], data["ci_high"], threshold, data["estimate"])
     layers = _interval_layers(
         data, y=y, statistic=statistic, scale=scale, lang=lang, tooltip=_tooltips(statistic, lang, label="domain_label")
     )
     return alt.layer(*layers, _threshold_rule(threshold, statistic, lang)).properties(height=max(120, 30 * len(data)))
+
+
+def _without_too_few(frame: pd.DataFrame, data: pd.DataFrame, label: str, lang: str) -> pd.DataFrame:
+    """``data`` with no numbers (so no mark) in the rows that ``frame["too_few"]`` marks, their
+    ``label`` saying why."""
+    if "too_few" not in frame.columns:
+        return data
+    few = frame["too_few"].to_numpy(dtype=bool) & (data["verdict"] != "no data").to_numpy()
+    data = data.copy()
+    data.loc[few, ["estimate", "ci_low", "ci_high"]] = np.nan
+    data.loc[few, label] = [t("estimates.forest_too_few", lang, name=name, n=int(n))
+                            for name, n in zip(data.loc[few, label], data.loc[few, "n"])]
+    return data
 
 
 def trend_chart(
@@ -276,16 +313,19 @@ def trend_chart(
     Parameters
     ----------
     frame : pandas.DataFrame
-        One row per wave (in time order) with ``wave, estimate, ci_low, ci_high, verdict, n``.
+        One row per wave (in time order) with ``wave, estimate, ci_low, ci_high, verdict, n``;
+        with an optional ``too_few`` column, as :func:`forest_plot`.
     """
     _check_statistic(statistic)
     _check_columns(frame, "frame", ("wave", "estimate", "ci_low", "ci_high", "verdict", "n"))
     data = _with_verdict_text(frame[["wave", "estimate", "ci_low", "ci_high", "verdict", "n"]], lang)
     data["wave"] = data["wave"].astype(str)
+    data = _without_too_few(frame, data, "wave", lang)
     fmt = _number_format(statistic)
-    scale = _value_axis(statistic, data["ci_low"], data["ci_high"], threshold)
+    scale = _value_axis(statistic, data["ci_low"], data["ci_high"], threshold, data["estimate"])
+    ticks, tick_format = axis_ticks(statistic, list(scale.domain))
     x = alt.X("wave:O", sort=list(data["wave"]), title=t("charts.wave", lang), axis=alt.Axis(labelAngle=0))
-    y_axis = alt.Axis(format=fmt.replace(".1", ".0"), title=t("charts.estimate", lang))
+    y_axis = alt.Axis(format=tick_format, values=ticks, title=t("charts.estimate", lang))
     color = alt.Color("verdict_text:N", scale=_verdict_scale(lang), title=t("charts.verdict", lang))
     tooltip = [alt.Tooltip("wave:N", title=t("charts.wave", lang)), *_tooltips(statistic, lang)]
     base = alt.Chart(data)
@@ -335,9 +375,9 @@ def frequency_chart(
     answers = list(dict.fromkeys(data["choice_label"]))
     tooltip = [
         alt.Tooltip("choice_label:N", title=t("charts.choice", lang)),
-        alt.Tooltip("estimate:Q", title=t("charts.share", lang), format=".1%"),
+        alt.Tooltip("estimate:Q", title=t("charts.share", lang), format=VEGA_PERCENT),
     ]
-    share_axis = alt.Axis(format=".0%")
+    share_axis = alt.Axis(format=VEGA_PERCENT_AXIS)
     if group:
         groups = list(dict.fromkeys(data["group_label"]))
         tooltip.insert(0, alt.Tooltip("group_label:N", title=t("charts.group", lang)))

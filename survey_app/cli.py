@@ -1,7 +1,13 @@
-"""The ``survey-toolkit`` command: the Excel satisfaction report for scheduled use.
+"""The ``survey-toolkit`` command: the Excel satisfaction report for scheduled use, and the
+demonstration data set.
 
 Examples
 --------
+Write the report of the latest wave (the one the dashboard opens on); ``--wave all`` pools
+every wave::
+
+    survey-toolkit report --db sqlite:///data/survey.db --out report.xlsx
+
 Write the report of wave 2026 with 90% intervals::
 
     survey-toolkit report --db sqlite:///data/survey.db --out report.xlsx --level 0.9 --wave 2026
@@ -18,6 +24,12 @@ Break every target down by district, sex and age group as well::
 Check an edited targets file::
 
     survey-toolkit check-targets --targets my_targets.yaml
+
+Load the demonstration data set into its own database beside the real one (the results pages
+show it when "show demonstration data" is on), and remove it again::
+
+    survey-toolkit demo load --db sqlite:///data/survey.db
+    survey-toolkit demo remove --db sqlite:///data/survey.db
 
 Bad arguments and unusable input print one message on stderr and exit with status 2; a
 traceback only ever means a bug.
@@ -59,8 +71,12 @@ def _level(text: str) -> float:
     return value
 
 
+#: ``--wave`` value that pools every wave.
+ALL_WAVES = "all"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``survey-toolkit`` (sub-commands ``report`` and ``check-targets``)."""
+    """The argument parser of ``survey-toolkit`` (sub-commands ``report``, ``check-targets`` and ``demo``)."""
     from survey_app.reporting import DOMAIN_VARIABLES, WEIGHTINGS
 
     parser = argparse.ArgumentParser(
@@ -76,7 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--level", type=_level, default=0.95, help="confidence level (default 0.95)")
     report.add_argument("--ci-method", choices=CI_METHODS, default="logit",
                         help="interval of a proportion, as R's svyciprop (default logit)")
-    report.add_argument("--wave", metavar="W", help="only the interviews of this wave (default: all)")
+    report.add_argument("--wave", metavar="W",
+                        help=f"the wave to report (default: the latest stored wave, as the dashboard; "
+                        f"'{ALL_WAVES}' pools every wave)")
+    report.add_argument("--demo", action="store_true",
+                        help="report the demonstration database of --db instead of the real data (labelled so)")
     report.add_argument("--keep-contact-details", action="store_true",
                         help="keep phone numbers and e-mail addresses in free-text answers (default: removed)")
     report.add_argument("--targets", metavar="FILE", type=Path,
@@ -97,6 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--targets", metavar="FILE", type=Path,
                        help="targets file (default: questionnaires/targets.yaml)")
     check.set_defaults(handler=_check_targets)
+
+    demo = commands.add_parser(
+        "demo", help="load or remove the demonstration data set",
+        description="The demonstration data set (synthetic interviews and demonstration margins) lives in its own "
+        "database beside the real one (data/survey.db -> data/survey.demo.db); the real database never holds it.")
+    actions = demo.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (("load", "create the demo database and load the synthetic interviews and demonstration "
+                                "margins"),
+                       ("remove", "delete the demo database, and any demo interviews and demonstration margins an "
+                                  "earlier version put into the real database; real interviews stay")):
+        action = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        action.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the REAL response database (default: "
+                            "SURVEY_DB_URL, else data/survey.db); the demo database sits beside it")
+        action.set_defaults(handler=_demo_load if name == "load" else _demo_remove)
     return parser
 
 
@@ -137,6 +171,7 @@ def _settings(args: argparse.Namespace, url: str):
             raise CliError("--calibrate and --allow-demonstration-margins need --weighting rake or poststratify")
         return ReportSettings(ci_method=args.ci_method, level=args.level, domains=tuple(args.domains))
     from survey_app.margins import MarginsStore
+    from survey_app.reporting import margins_source
 
     margins_store = MarginsStore(url)
     try:
@@ -154,12 +189,10 @@ def _settings(args: argparse.Namespace, url: str):
             raise CliError(f"--weighting poststratify takes one variable, the saved margins have "
                            f"{', '.join(saved.variables)}; use --weighting rake")
         margins = {var: dict(cats) for var, cats in saved.counts.items()}
-    source = f"{saved.source}, reference date {saved.reference_date.isoformat()}"
-    if saved.demonstration:
-        source = "DEMONSTRATION figures, not for publication: " + source
     return ReportSettings(ci_method=args.ci_method, level=args.level, weighting=args.weighting, margins=margins,
-                          calibrate=tuple(args.calibrate) if args.calibrate else None, margins_source=source,
-                          domains=tuple(args.domains))
+                          calibrate=tuple(args.calibrate) if args.calibrate else None,
+                          margins_source=margins_source(saved), domains=tuple(args.domains),
+                          demonstration_margins=saved.demonstration)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -167,11 +200,18 @@ def _report(args: argparse.Namespace) -> int:
     from questionnaires import shipped_questionnaires
     from survey_app.auth import audit
     from survey_app.excel import write_report
-    from survey_app.reporting import report_from_store
+    from survey_app.demo import demo_database_exists, demo_database_url
+    from survey_app.reporting import counted_interviews, latest_wave, report_from_store, waves_of
     from survey_app.store import ResponseStore
 
     out = _output_path(args.out)
     url = _database_url(args.db)
+    real_url = url
+    if args.demo:
+        if not demo_database_exists(url):
+            raise CliError(f"--demo: no demonstration database belongs to {_shown(url)}; load it first with "
+                           "survey-toolkit demo load")
+        url = demo_database_url(url)
     questionnaires = shipped_questionnaires()
     if args.calibrate:
         unknown = [q for q in args.calibrate if q not in questionnaires]
@@ -181,7 +221,11 @@ def _report(args: argparse.Namespace) -> int:
     settings = _settings(args, url)
     store = ResponseStore(url, questionnaires=questionnaires)
     try:
-        tables = report_from_store(store, settings=settings, targets=targets, wave=args.wave,
+        counted = counted_interviews(store)
+        stored = waves_of(counted)
+        # the dashboard's rule, so both start on the same numbers
+        wave = None if args.wave == ALL_WAVES else args.wave or latest_wave(counted)
+        tables = report_from_store(store, settings=settings, targets=targets, wave=wave,
                                    questionnaires=questionnaires,
                                    contact_details="keep" if args.keep_contact_details else "remove")
     finally:
@@ -196,20 +240,80 @@ def _report(args: argparse.Namespace) -> int:
         if os.path.exists(temporary):
             os.unlink(temporary)
     audit(f"cli:{getpass.getuser()}", "export", str(out),
-          {"wave": args.wave, "contact_details": "keep" if args.keep_contact_details else "remove"}, url=url)
+          {"wave": wave or ALL_WAVES, "contact_details": "keep" if args.keep_contact_details else "remove",
+           "demonstration": tables.demonstration}, url=real_url)
+    print(_report_summary(tables, out, stored))
+    return 0
+
+
+def _report_summary(tables, out: Path, stored: Sequence[str]) -> str:
+    """One line: the file, the verdicts, the wave(s) reported; labelled when demonstration data went in."""
     counts = tables.overview["verdict"].value_counts()
     verdicts = ", ".join(f"{counts[v]} {v}" for v in ("met", "not met", "inconclusive", "no data") if v in counts)
-    print(f"wrote {out}: {len(tables.overview)} targets ({verdicts})")
+    known = ", ".join(stored) or "none"
+    if tables.wave is None:
+        waves = f"all waves pooled ({known})"
+    elif stored and tables.wave == stored[-1]:
+        waves = f"wave {tables.wave} (the latest of: {known}; --wave {ALL_WAVES} pools them)"
+    else:
+        waves = f"wave {tables.wave} (stored waves: {known})"
+    line = f"wrote {out}: {len(tables.overview)} targets ({verdicts}); {waves}"
+    if tables.demonstration:
+        line = "DEMONSTRATION DATA (synthetic or demonstration margins, not for publication): " + line
+    return line
+
+
+def _shown(url: str) -> str:
+    from survey_app.store import display_url
+
+    return display_url(url)
+
+
+def _progress(what: str):
+    """A progress callback printing ``what: 10%`` ... ``100%`` on stderr, each tenth once."""
+    shown = [-1]
+
+    def report(fraction: float) -> None:
+        tenth = int(fraction * 10 + 1e-9)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            print(f"{what}: {tenth * 10}%", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _demo_load(args: argparse.Namespace) -> int:
+    from survey_app.auth import audit
+    from survey_app.demo import demo_database_url, load_demo_database
+
+    url = _database_url(args.db)
+    demo_url = demo_database_url(url)
+    result = load_demo_database(url, progress=_progress("loading the demonstration data set"))
+    audit(f"cli:{getpass.getuser()}", "demo_load", _shown(demo_url), {"interviews": result.n_interviews}, url=url)
+    print(f"{result.summary()}\n  into the demo database {_shown(demo_url)} (the real database is unchanged)")
+    return 0
+
+
+def _demo_remove(args: argparse.Namespace) -> int:
+    from survey_app.auth import audit
+    from survey_app.demo import remove_demo
+
+    url = _database_url(args.db)
+    result = remove_demo(url)
+    audit(f"cli:{getpass.getuser()}", "demo_remove", _shown(url),
+          {"database": result.database, "interviews": result.interviews, "margins": result.margins}, url=url)
+    print(result.summary())
     return 0
 
 
 def _check_targets(args: argparse.Namespace) -> int:
     from analysis.targets import DEFAULT_TARGETS_FILE, load_targets
+    from survey_app.formatting import format_percent
 
     targets = load_targets(args.targets)
     print(f"{args.targets or DEFAULT_TARGETS_FILE}: {len(targets)} targets, all valid")
     for t in targets:
-        threshold = f"{t.threshold:.0%}" if t.statistic == "proportion" else f"{t.threshold:g}"
+        threshold = format_percent(t.threshold) if t.statistic == "proportion" else f"{t.threshold:g}"
         print(f"  {t.id}: {t.statistic} of {t.questionnaire}.{t.question} >= {threshold} ({t.label.zh})")
     return 0
 

@@ -1,7 +1,11 @@
 """The demonstration data set: synthetic interviews and demonstration population margins.
 
-A first start with an empty database offers to load it, so every results page can be seen
-working at once. Everything here is **synthetic** and labelled so:
+The results pages offer it at any time (whatever the real database holds), so every page can
+be seen working at once. It lives in **its own database** beside the real one
+(:func:`demo_database_url`: ``data/survey.db`` -> ``data/survey.demo.db``), created by
+:func:`load_demo_database` and deleted by :func:`remove_demo`; the pages read either the real
+database or the demo one, never both, so a real interview is never counted with demo ones.
+Everything here is **synthetic** and labelled so:
 
 - interviews: interviewer codes ``DEMO-01`` ... (:data:`DEMO_INTERVIEWER_PREFIX`), waves
   ``2025`` and ``2026`` (:data:`DEMO_WAVES`), answered by a random model that walks each
@@ -27,31 +31,41 @@ item noise, cut into the 5-point scale. :data:`DEMO_LEVELS` sets each target que
 share of "satisfied" per wave, chosen so that in 2026 some targets are met, some are not and
 some are inconclusive.
 
+Earlier versions loaded the demo into the real database; :func:`remove_demo` deletes those
+interviews too (interviewer codes with :data:`DEMO_INTERVIEWER_PREFIX`) with their
+demonstration margins, and until then :func:`without_mixed_demo` keeps them out of any count
+that has real interviews.
+
 Examples
 --------
->>> from survey_app.store import ResponseStore
->>> result = load_demo(ResponseStore("sqlite:///demo.db"))        # doctest: +SKIP
->>> result.summary()                                              # doctest: +SKIP
+>>> result = load_demo_database("sqlite:///data/survey.db")   # doctest: +SKIP
+>>> result.summary()                                           # doctest: +SKIP
+>>> remove_demo("sqlite:///data/survey.db").summary()          # doctest: +SKIP
 """
 from __future__ import annotations
 
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from questionnaires import Question, Questionnaire, shipped_questionnaires
 from questionnaires.expressions import evaluate, to_boolean
 from survey_app.errors import SurveyAppError
 from survey_app.margins import PopulationMargins, census_district_totals
+from survey_app.store import DEFAULT_DB_PATH
 
 if TYPE_CHECKING:
     from survey_app.margins import MarginsStore
@@ -67,10 +81,17 @@ __all__ = [
     "DemoError",
     "DemoInterview",
     "DemoLoad",
+    "DemoRemoval",
+    "demo_database_exists",
+    "demo_database_url",
+    "demo_interviews",
     "demo_margins",
     "generate_demo",
     "is_demo_interviewer",
     "load_demo",
+    "load_demo_database",
+    "remove_demo",
+    "without_mixed_demo",
 ]
 
 DEMO_INTERVIEWER_PREFIX = "DEMO-"
@@ -169,6 +190,8 @@ _OTHER_TEXTS = ("（演示）社区宣传栏", "（演示）朋友转告", "（�
 _SUGGESTIONS = ("（演示）希望加强农村市场监管", "（演示）投诉处理再快一些", "（演示）价格标示要清楚",
                 "（演示）多开展消费维权宣传")
 _SUGGESTION_RATE = 0.08
+# The demo database's file name: the real one's with this before the extension.
+_DEMO_SUFFIX = ".demo"
 
 
 class DemoError(SurveyAppError):
@@ -233,9 +256,109 @@ class DemoLoad:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class DemoRemoval:
+    """What :func:`remove_demo` removed.
+
+    Attributes
+    ----------
+    database : str or None
+        The demo database file deleted (None: there was none).
+    interviews : int
+        Demo interviews deleted from the real database (loaded there by earlier versions).
+    margins : int
+        Demonstration margins deleted from the real database.
+    """
+
+    database: str | None
+    interviews: int
+    margins: int
+
+    @property
+    def removed_anything(self) -> bool:
+        """Whether anything was removed."""
+        return self.database is not None or self.interviews > 0 or self.margins > 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``database``, ``interviews``, ``margins``."""
+        return pd.DataFrame([{"database": self.database, "interviews": self.interviews, "margins": self.margins}])
+
+    def summary(self) -> str:
+        """One line describing the removal."""
+        if not self.removed_anything:
+            return "Demo data set: nothing to remove (no demo database, no demo interviews in the real database)"
+        parts = [f"deleted the demo database {self.database}"] if self.database else []
+        if self.interviews or self.margins:
+            parts.append(f"deleted {self.interviews} demo interviews and {self.margins} demonstration margin "
+                         "set(s) from the real database")
+        return "Demo data set removed: " + "; ".join(parts)
+
+
 def is_demo_interviewer(code: str) -> bool:
     """Whether an interviewer code marks a demonstration interview."""
     return isinstance(code, str) and code.startswith(DEMO_INTERVIEWER_PREFIX)
+
+
+def demo_interviews(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of a ``responses_frame`` are demonstration interviews (a boolean array)."""
+    if frame.empty or "interviewer" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    codes, interviewers = pd.factorize(frame["interviewer"])   # each interviewer's code looked at once
+    demo = np.array([is_demo_interviewer(code) for code in interviewers] + [False])
+    return demo[codes]
+
+
+def without_mixed_demo(frame: pd.DataFrame) -> pd.DataFrame:
+    """The interviews of a ``responses_frame`` that may be counted together.
+
+    Demo interviews that earlier versions loaded into the real database never count with real
+    ones: where both are present only the real ones are kept (``frame`` itself when nothing is
+    left out). A database holding demo interviews only keeps them; every report of them is
+    labelled demonstration (``ReportTables.demonstration``).
+    """
+    demo = demo_interviews(frame)
+    if not demo.any() or demo.all():
+        return frame
+    return frame.iloc[np.flatnonzero(~demo)]
+
+
+def demo_database_url(url: str) -> str:
+    """The URL of the demo database that belongs to the real database at ``url``.
+
+    A SQLite file gets a sibling (``sqlite:///data/survey.db`` -> ``sqlite:///data/survey.demo.db``);
+    any other database (PostgreSQL) a SQLite file under ``data/`` named after its host and
+    database (``data/db.example.internal_survey.demo.db``): the demo never enters the real database.
+
+    Raises
+    ------
+    DemoError
+        ``url`` is not a database URL, is an in-memory database, or is a demo database itself.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DemoError(f"url {url!r} is not a database URL; write e.g. sqlite:///data/survey.db") from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite":
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise DemoError(f"url {url!r} is an in-memory SQLite database; the demo database is a file beside "
+                            "the real database file, so give a file URL such as sqlite:///data/survey.db")
+        path = Path(database)
+        if path.stem.endswith(_DEMO_SUFFIX):
+            raise DemoError(f"url {url!r} is a demo database itself; give the URL of the real database")
+        return parsed.set(database=str(path.with_name(path.stem + _DEMO_SUFFIX + path.suffix))).render_as_string(
+            hide_password=False)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{parsed.host or 'localhost'}_{database or parsed.get_backend_name()}")
+    return f"sqlite:///{DEFAULT_DB_PATH.parent / (name + _DEMO_SUFFIX + '.db')}"
+
+
+def _demo_file(url: str) -> Path:
+    return Path(make_url(demo_database_url(url)).database)
+
+
+def demo_database_exists(url: str) -> bool:
+    """Whether the demo database of the real database at ``url`` has been created (and not removed)."""
+    return _demo_file(url).is_file()
 
 
 def demo_margins() -> PopulationMargins:
@@ -491,7 +614,10 @@ def load_demo(
     respondents_per_psu: int = RESPONDENTS_PER_PSU,
     progress: Callable[[float], None] | None = None,
 ) -> DemoLoad:
-    """Generate the demo interviews and store them, with the demonstration margins.
+    """Generate the demo interviews and store them, with the demonstration margins, in ``store``.
+
+    The app and the command line call :func:`load_demo_database`, which gives this the demo
+    database; tests and benchmarks call it on a database of their own.
 
     Parameters
     ----------
@@ -540,3 +666,69 @@ def _store_interviews(
     for start in range(0, len(interviews), chunk):
         store.import_interviews(interviews[start:start + chunk])
         progress(min(1.0, (start + chunk) / len(interviews)))
+
+
+def load_demo_database(
+    url: str,
+    *,
+    seed: int = DEMO_SEED,
+    psus: int = PSUS_PER_SURVEY,
+    respondents_per_psu: int = RESPONDENTS_PER_PSU,
+    progress: Callable[[float], None] | None = None,
+) -> DemoLoad:
+    """Create the demo database of the real database at ``url`` and load the demo into it.
+
+    The interviews and the demonstration margins go to :func:`demo_database_url` only; the real
+    database is not touched. Loading again stores nothing new.
+
+    Parameters
+    ----------
+    url : str
+        The real database's URL.
+    seed, psus, respondents_per_psu, progress
+        As :func:`load_demo`.
+    """
+    from survey_app.margins import MarginsStore
+    from survey_app.store import ResponseStore
+
+    demo_url = demo_database_url(url)
+    store = ResponseStore(demo_url)
+    margins_store = MarginsStore(demo_url)
+    try:
+        return load_demo(store, margins_store, seed=seed, psus=psus, respondents_per_psu=respondents_per_psu,
+                         progress=progress)
+    finally:
+        margins_store.close()
+        store.close()
+
+
+def remove_demo(url: str) -> DemoRemoval:
+    """Remove the demo data set of the real database at ``url``, and nothing real.
+
+    Deletes the demo database file (:func:`demo_database_url`, with SQLite's ``-wal``/``-shm``
+    files), and from the real database the demo interviews that earlier versions loaded there
+    (interviewer codes starting with :data:`DEMO_INTERVIEWER_PREFIX`, any status) and the
+    demonstration margins. Real interviews and uploaded margins stay.
+    """
+    from survey_app.margins import MarginsStore
+    from survey_app.store import ResponseStore
+
+    path = _demo_file(url)
+    removed = None
+    if path.is_file():
+        try:
+            for part in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+                part.unlink(missing_ok=True)
+        except OSError as exc:
+            raise DemoError(f"cannot delete the demo database {path}: {exc.strerror or exc}; check the file's "
+                            "permissions") from None
+        removed = str(path)
+    store = ResponseStore(url)
+    margins_store = MarginsStore(url)
+    try:
+        interviews = store.delete_interviews_of(DEMO_INTERVIEWER_PREFIX)
+        margins = margins_store.delete_demonstration()
+    finally:
+        margins_store.close()
+        store.close()
+    return DemoRemoval(database=removed, interviews=interviews, margins=margins)

@@ -3,9 +3,18 @@
 Sheets: a summary of targets and verdicts (colour-coded), the verdicts of every target in every
 district, one sheet per target with its domain table, weighted frequency tables per
 questionnaire, the free-text answers, the methods and a data dictionary. Shares are stored
-as numbers with a percent format; nothing is rounded.
+as numbers with the one percent format of :mod:`survey_app.formatting` ("85.3%"), differences
+of shares in percentage points ("+9.8"); nothing is rounded.
 
-Every string goes through :func:`cell_text`: text that Excel could run as a formula (leading
+Printed (or saved as PDF), every sheet is A4 landscape with the table's header row on every
+page, the sheet's title (after a demonstration report's mark) and the extraction date in the
+page header, the report's title, "page / pages" and the sheet's name in the footer. Column widths are budgeted so that text prints at 75 % of its size or more: a
+sheet one page wide is fitted to the width, the summary (three groups of columns) and the
+target sheets (two) print their groups on pages side by side, each with the target's or the
+domain's name on the left (:func:`_fit_columns`).
+
+Every string goes through :func:`survey_app.cellsafe.cell_text` (the rule of every file the
+app writes): text that Excel could run as a formula (leading
 ``=``, ``+``, ``-``, ``@``, tab or carriage return; OWASP "CSV injection") gets a leading
 single quote and is stored as a string cell, so opening, editing or re-saving the workbook as
 CSV never evaluates an answer. The workbook holds no formulas at all.
@@ -22,7 +31,7 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import copy
 from datetime import date, datetime
 from pathlib import Path
@@ -34,27 +43,40 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.results import OVERALL
+from survey_app.cellsafe import FORMULA_PREFIXES, MAX_CELL_TEXT, cell_text
 from survey_app.errors import SurveyAppError
+from survey_app.formatting import EXCEL_PERCENT, EXCEL_POINTS, format_percent
 from survey_app.reporting import DOMAIN_VARIABLE_LABELS, VERDICT_LABELS, ReportTables
 
-__all__ = ["ExcelReportError", "write_report", "cell_text", "sheet_name", "FORMULA_PREFIXES", "MAX_CELL_TEXT"]
+__all__ = ["ExcelReportError", "write_report", "cell_text", "sheet_name", "DEMONSTRATION_LABEL",
+           "FORMULA_PREFIXES", "MAX_CELL_TEXT"]
 
-#: First characters that make Excel (or a CSV import) treat text as a formula (OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: Excel's limit on the characters of one cell.
-MAX_CELL_TEXT = 32767
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters XML 1.0 cannot hold
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
-_PERCENT = "0.0%"
-_PERCENT_SE = "0.00%"
+_PERCENT = EXCEL_PERCENT  # the one rule for proportions (survey_app.formatting), standard errors too
 _MEAN = "0.00"
 _P_VALUE = "0.0000"
 _INTEGER = "#,##0"
 _DECIMAL = "0.00"
 _WEIGHTED = "#,##0.0"
+
+# Print layout: A4 landscape (842 x 595 points) with side margins of 0.4 inch. LibreOffice prints
+# a column of width w (in characters) 7 * w points wide at 100 % (the digit width of DejaVu Sans 11,
+# its stand-in for Calibri; Excel's Calibri is narrower), so widths are budgeted for that: the
+# columns of one printed page add up to at most _PAGE_WIDTH, which prints at 75 % or more.
+_SIDE_MARGIN = 0.4
+_PRINTABLE_POINTS = 842 - 2 * 72 * _SIDE_MARGIN
+_POINTS_PER_WIDTH = 7.0
+_MIN_PRINT_SCALE = 0.75
+_PAGE_WIDTH = int(_PRINTABLE_POINTS / _POINTS_PER_WIDTH / _MIN_PRINT_SCALE)
+_NARROWEST = 12  # columns of prose narrow down to this many characters to fit a page,
+_LONGEST_WORD = 18  # others to their longest word, up to this width
+_REPORT_TITLE = "南通市放心消费创建调查 Reassuring Consumption survey"
+_DEMONSTRATION_PAGE_MARK = "【演示数据 DEMONSTRATION — 不得发布 do not publish】"  # the label, short for the page header
 
 _VERDICT_COLOURS = {  # fill, font colour: Excel's "good / bad / neutral" cell styles
     "met": ("C6EFCE", "006100"),
@@ -74,32 +96,17 @@ _GROUP_BORDER = Border(top=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
 _SUBTITLE_FONT = Font(name=_FONT, italic=True, color="404040")
+#: First words of every sheet's title (and printed page header) of a report with demonstration
+#: interviews or margins in it.
+DEMONSTRATION_LABEL = "【演示数据 DEMONSTRATION — 合成数据，非真实调查，不得发布 synthetic, not a real survey, do not publish】"
+_DEMO_FONT = Font(name=_FONT, bold=True, size=14, color="9C0006")
+_DEMO_FILL = PatternFill("solid", fgColor="FFC7CE")
 _VERDICT_STYLE = {status: (PatternFill("solid", fgColor=fill), Font(name=_FONT, bold=True, color=colour))
                   for status, (fill, colour) in _VERDICT_COLOURS.items()}
 
 
 class ExcelReportError(SurveyAppError, ValueError):
     """The workbook cannot be written where asked."""
-
-
-def cell_text(value: str) -> str:
-    """``value`` as it is stored in a cell: safe from formula evaluation.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading
-    ``'`` (OWASP CSV-injection guidance). Control characters that an xlsx file cannot hold
-    become U+FFFD, line breaks become ``\n`` (XML turns a bare carriage return into one
-    anyway) and text longer than Excel's 32,767 characters is cut.
-
-    Examples
-    --------
-    >>> cell_text("=HYPERLINK(\\"http://x\\")")
-    '\\'=HYPERLINK("http://x")'
-    >>> cell_text("很好")
-    '很好'
-    """
-    text = "'" + value if value.startswith(FORMULA_PREFIXES) else value
-    text = _ILLEGAL.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return text[:MAX_CELL_TEXT]
 
 
 def sheet_name(name: str, taken: Sequence[str] = ()) -> str:
@@ -150,6 +157,9 @@ class _Sheet:
     styled cells; openpyxl's streaming mode needs the widths, heights and styles before the rows.
     """
 
+    #: the report holds demonstration data: :func:`_title` labels the sheet
+    demonstration = False
+
     def __init__(self, title: str) -> None:
         self.title = title
         self.values: dict[int, dict[int, Any]] = {}
@@ -158,7 +168,15 @@ class _Sheet:
         self.widths: dict[int, float] = {}
         self.heights: dict[int, float] = {}
         self.freeze: tuple[int, int] | None = None
-        self.landscape = False
+        # print layout (set by _title and _fit_columns): the table's header row, the columns
+        # repeated on every page, the first column of each further page across, the scale
+        self.header_row: int | None = None
+        self.repeat_columns = 0
+        self.page_starts: tuple[int, ...] = ()
+        self.scale = 100
+        self.heading = title
+        self.date = ""
+        self.merged: list[str] = []
         self._texts: dict[str, str] = {}
 
     def put(self, row: int, column: int, value: Any, number_format: str | None = None) -> None:
@@ -188,11 +206,9 @@ class _Sheet:
             ws.row_dimensions[row].height = height
         if self.freeze is not None:
             ws.freeze_panes = f"{get_column_letter(self.freeze[1])}{self.freeze[0]}"
-        if self.landscape:
-            ws.page_setup.orientation = "landscape"
-            ws.page_setup.fitToWidth = 1
-            ws.page_setup.fitToHeight = 0
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        for cells in self.merged:
+            ws.merged_cells.add(cells)
+        self._print_layout(ws)
         # one style array per distinct combination of styles; fonts, fills, borders and alignments
         # are shared constants, so their identity is the key (openpyxl hashes them field by field)
         arrays: dict[tuple, StyleArray] = {}
@@ -212,6 +228,50 @@ class _Sheet:
                     arrays[key] = cell._style
                 row[c - 1] = Cell(ws, row=r, column=c, value=values.get(c), style_array=copy(arrays[key]))
             ws.append(row)
+
+    def _print_layout(self, ws: Any) -> None:
+        """A4 landscape, the table's header row repeated on every page, title and date in the page
+        header, page numbers in the footer. A sheet one page wide is fitted to the width; a wider
+        one prints its column groups on pages side by side (``page_starts``), with the first
+        ``repeat_columns`` columns on each, at one fixed scale."""
+        setup = ws.page_setup
+        setup.orientation = "landscape"
+        setup.paperSize = Worksheet.PAPERSIZE_A4
+        ws.page_margins = PageMargins(left=_SIDE_MARGIN, right=_SIDE_MARGIN, top=0.7, bottom=0.7,
+                                      header=0.3, footer=0.3)
+        ws.print_options.gridLines = True
+        if self.page_starts:
+            # one print range per group of columns: each starts on a new page, the later ones below
+            # the title lines, with the repeated columns on their left
+            setup.scale = self.scale
+            last_row = max(self.values, default=1)
+            bounds = [1, *self.page_starts, max(self.widths, default=1) + 1]
+            ws.print_area = [f"{get_column_letter(a)}{1 if a == 1 else self.header_row + 1}:"
+                             f"{get_column_letter(b - 1)}{last_row}" for a, b in zip(bounds, bounds[1:])]
+        else:
+            setup.fitToWidth = 1
+            setup.fitToHeight = 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if self.header_row is not None:
+            ws.print_title_rows = f"{self.header_row}:{self.header_row}"
+        if self.repeat_columns:
+            ws.print_title_cols = f"A:{get_column_letter(self.repeat_columns)}"
+        # header: the sheet's title (after a demonstration report's mark) and the date; footer: the
+        # report, the page, the sheet
+        heading = f"{_DEMONSTRATION_PAGE_MARK} {self.heading}" if self.demonstration else self.heading
+        for part, text, limit in ((ws.oddHeader.center, heading, 90), (ws.oddHeader.right, self.date, 40),
+                                  (ws.oddFooter.left, _REPORT_TITLE, 50), (ws.oddFooter.center, "&P / &N", 10),
+                                  (ws.oddFooter.right, self.title, 40)):
+            part.text, part.size = _header_text(text, limit) if part is not ws.oddFooter.center else text, 9
+
+
+def _header_text(text: str, limit: int) -> str:
+    """``text`` for a page header or footer: ``&`` escaped (it starts a code there), cut to
+    ``limit`` characters (Excel allows 255 for the whole header)."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("&", "&&")
 
 
 class _WideCharacters(dict):
@@ -264,17 +324,25 @@ def _verdict_text(status: str) -> str:
     return f"{zh} {en}"
 
 
-def _fit_columns(sheet: _Sheet, *, header_row: int, maximum: int = 60, minimum: int = 8) -> None:
+def _fit_columns(sheet: _Sheet, *, header_row: int, maximum: int = 60, minimum: int = 8,
+                 repeat: int = 0, page_starts: Sequence[int] = ()) -> None:
     """Column widths from the content (CJK characters count double); long text wraps.
 
+    The widths are also the print layout: the columns of each printed page (the first
+    ``repeat`` columns, then the columns from one of ``page_starts`` to the next) must fit
+    ``_PAGE_WIDTH``, so the widest text columns are narrowed (to one common cap, never below
+    their longest word) until they do; the sheet's print scale follows from the widest page.
     Row heights are set for wrapped cells, because neither Excel nor LibreOffice grows a
-    row on opening a file.
+    row on opening a file; title lines longer than the first page wrap in merged cells.
     """
     rows = [(r, values) for r, values in sorted(sheet.values.items()) if r >= header_row]
-    # per distinct text, computed once: its line widths, and the lines it takes in a column
+    # per distinct text, computed once: its line widths, its longest word, the lines it takes in a column
     lines_of: dict[str, list[int]] = {}
     widest: dict[str, int] = {}
-    widths: dict[int, int] = {}
+    least_of: dict[str, int] = {}
+    natural: dict[int, int] = {}
+    least: dict[int, int] = {}
+    prose: set[int] = set()
     for r, values in rows:
         for column, value in values.items():
             if isinstance(value, str):
@@ -282,15 +350,47 @@ def _fit_columns(sheet: _Sheet, *, header_row: int, maximum: int = 60, minimum: 
                 if width is None:
                     lines_of[value] = _line_widths(value)
                     width = widest[value] = max(lines_of[value]) + 2
+                    least_of[value] = _longest_word(value) + 2
+                word = least_of[value]
+                if r > header_row and column not in prose and widest[value] > word:
+                    prose.add(column)
             else:
-                width = 12
-            if r == header_row:
-                width = min(width, 24)  # headers wrap rather than widen the column
-            if width > widths.get(column, 0):
-                widths[column] = width
-    for column, width in widths.items():
-        widths[column] = max(minimum, min(maximum, width))
+                fmt = sheet.styles.get(r, {}).get(column, {}).get("number_format")
+                width = word = _shown_width(value, fmt) + 2
+            if r == header_row:  # headers wrap at their words rather than widen the column
+                width = min(word, _LONGEST_WORD)
+            if width > natural.get(column, 0):
+                natural[column] = width
+            if word > least.get(column, 0):
+                least[column] = word
+    for column, width in natural.items():
+        natural[column] = max(minimum, min(maximum, width))
+        # a word longer than _LONGEST_WORD (an identifier) may break inside, as it does when wider
+        # than its column; prose (text with spaces or CJK) keeps _NARROWEST characters a line
+        word = least[column] if column not in prose else max(least[column], _NARROWEST)
+        least[column] = min(max(minimum, word), natural[column], _LONGEST_WORD)
+    last = max(natural, default=1)
+    bounds = [1 + repeat, *page_starts, last + 1]
+    pages = [[*range(1, 1 + repeat), *range(a, b)] for a, b in zip(bounds, bounds[1:])]
+
+    def fitted(columns: Sequence[int], cap: int) -> dict[int, int]:
+        return {c: max(least[c], min(natural[c], cap)) for c in columns if c in natural}
+
+    def largest_cap(fits: Callable[[int], bool]) -> int:
+        return next((cap for cap in range(maximum, minimum - 1, -1) if fits(cap)), minimum)
+
+    # one cap that fits every page sets the repeated columns; then each page's own columns
+    # widen as far as their page allows
+    shared = largest_cap(lambda cap: all(sum(fitted(page, cap).values()) <= _PAGE_WIDTH for page in pages))
+    widths = fitted(range(1, 1 + repeat), shared)
+    for page in pages:
+        own = page[repeat:]
+        room = _PAGE_WIDTH - sum(widths.get(c, 0) for c in page[:repeat])
+        widths.update(fitted(own, largest_cap(lambda cap: sum(fitted(own, cap).values()) <= room)))
     sheet.widths.update(widths)
+    widest_page = max(sum(widths.get(c, 0) for c in page) for page in pages)
+    sheet.scale = min(100, int(100 * _PRINTABLE_POINTS / (_POINTS_PER_WIDTH * max(widest_page, 1))))
+    sheet.header_row, sheet.repeat_columns, sheet.page_starts = header_row, repeat, tuple(page_starts)
     taken: dict[tuple[str, int], int] = {}
     for r, values in rows:
         needed = {}
@@ -299,7 +399,8 @@ def _fit_columns(sheet: _Sheet, *, header_row: int, maximum: int = 60, minimum: 
                 count = taken.get((value, column))
                 if count is None:
                     room = widths[column] - 1
-                    count = taken[value, column] = sum(max(1, math.ceil(width / room)) for width in lines_of[value])
+                    count = taken[value, column] = (len(lines_of[value]) if widest[value] - 2 <= room
+                                                    else _wrapped_lines(value, room))
                 needed[column] = count
         lines = max(needed.values(), default=1)
         # Alignment only shows in a row taller than one line: one-line rows keep the default
@@ -310,6 +411,73 @@ def _fit_columns(sheet: _Sheet, *, header_row: int, maximum: int = 60, minimum: 
                 sheet.style(r, column, alignment=_WRAP if count > 1 or r == header_row else _TOP)
         if lines > 1:  # 16 points a line fits Calibri 11 and the CJK fallback font
             sheet.heights[r] = 16 * lines + 2
+    # title lines: wrapped across the columns of the first page when longer than they are
+    first_page = pages[0]
+    room = sum(widths.get(c, 0) for c in first_page) - 1
+    for r, values in sorted(sheet.values.items()):
+        text = values.get(1)
+        if r >= header_row or not isinstance(text, str):
+            continue
+        big = r == 1  # the title font is 14 points, the others 11
+        lines = _wrapped_lines(text, int(room * 11 / 14) if big else room)
+        if lines > 1:
+            sheet.merged.append(f"A{r}:{get_column_letter(max(first_page))}{r}")
+            sheet.style(r, 1, alignment=_WRAP)
+            sheet.heights[r] = (20 if big else 16) * lines + 2
+
+
+# a piece of text a line cannot break: a run of non-CJK characters up to a space or after a
+# hyphen, or one character (a CJK character breaks on either side)
+_WORD = re.compile(r"[^\s\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6-]+-?"
+                   r"|\S")
+_PIECE = re.compile(r"\s+|" + _WORD.pattern)
+
+
+def _shown_width(value: Any, number_format: str | None) -> int:
+    """Characters of a number as its format shows it (``0.0%``, ``#,##0``, quoted suffixes)."""
+    if not isinstance(value, numbers.Real):
+        return 10  # a date or time
+    section = (number_format or "General").split(";")[0]
+    literal = "".join(re.findall(r'"([^"]*)"', section))
+    digits = re.sub(r'"[^"]*"', "", section)
+    decimals = len(digits.split(".")[1].rstrip("%")) if "." in digits else 0
+    if "%" in digits:
+        shown = f"{value * 100:,.{decimals}f}%"
+    elif "0" in digits:
+        shown = f"{value:{',' if ',' in digits else ''}.{decimals}f}"
+    else:  # General: up to 11 characters
+        shown = f"{value:.10g}"[:11]
+    return len(shown) + _line_widths(literal)[0]
+
+
+def _longest_word(text: str) -> int:
+    """Display width of the longest piece of ``text`` that a line cannot break (a CJK character
+    is one piece; Latin words break at spaces and after hyphens)."""
+    return max((len(word) + len(word.translate(_WIDE)) for word in _WORD.findall(text)), default=0)
+
+
+def _wrapped_lines(text: str, room: int) -> int:
+    """Lines ``text`` takes in ``room`` characters, wrapped at spaces, after hyphens and between
+    CJK characters, as Excel and LibreOffice wrap; a word wider than the room is cut."""
+    room = max(room, 1)
+    count = 0
+    for line in text.split("\n"):
+        count += 1
+        used = 0
+        for match in _PIECE.finditer(line):
+            piece = match.group()
+            if piece.isspace():
+                used += len(piece) if used else 0
+                continue
+            width = len(piece) + len(piece.translate(_WIDE))
+            if used and used + width > room:
+                count += 1
+                used = 0
+            if width > room:
+                count += (width - 1) // room
+                width = (width - 1) % room + 1
+            used += width
+    return count
 
 
 def _group_lines(sheet: _Sheet, header_row: int, width: int, groups: Sequence[Any]) -> None:
@@ -321,15 +489,20 @@ def _group_lines(sheet: _Sheet, header_row: int, width: int, groups: Sequence[An
 
 
 def _title(sheet: _Sheet, lines: Sequence[str]) -> int:
+    sheet.heading = lines[0]  # also in the printed page header (after the demonstration mark)
+    if sheet.demonstration:  # first on the sheet and on every printed page
+        lines = [f"{DEMONSTRATION_LABEL}  {lines[0]}", *lines[1:]]
     for i, line in enumerate(lines, start=1):
         sheet.put(i, 1, line)
         sheet.style(i, 1, font=_TITLE_FONT if i == 1 else _SUBTITLE_FONT)
+    if sheet.demonstration:
+        sheet.style(1, 1, font=_DEMO_FONT, fill=_DEMO_FILL)
     return len(lines) + 2
 
 
-def _value_format(statistic: str, *, se: bool = False) -> str:
+def _value_format(statistic: str) -> str:
     if statistic == "proportion":
-        return _PERCENT_SE if se else _PERCENT
+        return _PERCENT
     return _MEAN
 
 
@@ -378,8 +551,9 @@ def _summary_sheet(sheet: _Sheet, tables: ReportTables, target_sheets: dict[str,
         })
     _table(sheet, top, columns, rows, formats=formats)
     sheet.freeze = (top + 1, 2)
-    _fit_columns(sheet, header_row=top, maximum=40)
-    sheet.landscape = True
+    # printed on three pages across, each beginning with the target and its name: the estimates
+    # and verdicts, then the sample and reliability, then what each target measures and where from
+    _fit_columns(sheet, header_row=top, maximum=40, repeat=2, page_starts=(10, 15))
 
 
 def _comparison(row: pd.Series) -> str:
@@ -426,14 +600,12 @@ def _district_sheet(sheet: _Sheet, tables: ReportTables) -> None:
         _style_verdict(sheet, legend, j, status)
     sheet.freeze = (top + 1, 3)
     _fit_columns(sheet, header_row=top, maximum=36)
-    sheet.landscape = True
 
 
 def _target_sheet(sheet: _Sheet, tables: ReportTables, target_id: str) -> None:
     row = tables.overview.loc[target_id]
     fmt = _value_format(row["statistic"])
-    se_fmt = _value_format(row["statistic"], se=True)
-    threshold = f"{row['threshold']:.0%}" if row["statistic"] == "proportion" else f"{row['threshold']:g}"
+    threshold = format_percent(row["threshold"]) if row["statistic"] == "proportion" else f"{row['threshold']:g}"
     top = _title(sheet, [
         f"{row['label_zh']}  {row['label_en']}",
         f"{row['questionnaire']}.{row['question']}；成功 success: {row['success_zh']} / {row['success_en']}；"
@@ -444,13 +616,16 @@ def _target_sheet(sheet: _Sheet, tables: ReportTables, target_id: str) -> None:
     # Each domain variable (district, sex, age group...) is a block of rows, named in the first
     # column and set off by a line; tables without the column list districts only.
     grouped = "domain_variable" in domains.columns
+    # a difference of proportions is shown in percentage points (survey_app.formatting)
+    points = 100 if row["statistic"] == "proportion" else 1
+    difference = ("差值（百分点） Difference (points)", EXCEL_POINTS) if points == 100 else ("差值 Difference", fmt)
     columns = [("variable_label", "分组变量 Variable", None)] if grouped else []
     columns += [
         ("domain_zh", "分组", None), ("domain_en", "Domain", None), ("verdict_label", "判定 Verdict", None),
         ("estimate", "估计值 Estimate", fmt), ("threshold", "目标值 Threshold", fmt),
-        ("difference", "差值 Difference", fmt), ("ci_low", "置信下限 CI low", fmt), ("ci_high", "置信上限 CI high", fmt),
+        ("difference", *difference), ("ci_low", "置信下限 CI low", fmt), ("ci_high", "置信上限 CI high", fmt),
         ("p_value", "单侧p值 One-sided p", _P_VALUE), ("extra_interviews", "需补充访问 Further interviews", _INTEGER),
-        ("se", "标准误 SE", se_fmt), ("df", "自由度 df", _INTEGER), ("n", "分母样本量 n", _INTEGER),
+        ("se", "标准误 SE", fmt), ("df", "自由度 df", _INTEGER), ("n", "分母样本量 n", _INTEGER),
         ("interviews", "完成访问 Interviews", _INTEGER), ("n_eff", "有效样本量 Effective n", _DECIMAL),
         ("deff", "设计效应 deff", _DECIMAL), ("reliability_label", "可靠性(NCHS) Reliability", None),
     ]
@@ -459,6 +634,7 @@ def _target_sheet(sheet: _Sheet, tables: ReportTables, target_id: str) -> None:
         values = domain.to_dict()
         values["verdict_label"] = _verdict_text(domain["verdict"])
         values["reliability_label"] = _reliability(domain)
+        values["difference"] = domain["difference"] * points
         if grouped:
             variable = domain["domain_variable"]
             values["variable_label"] = " ".join(DOMAIN_VARIABLE_LABELS.get(variable, (variable,)))
@@ -469,8 +645,9 @@ def _target_sheet(sheet: _Sheet, tables: ReportTables, target_id: str) -> None:
     if grouped:
         _group_lines(sheet, top, len(columns), [values["domain_variable"] for values in rows])
     sheet.freeze = (top + 1, 4 if grouped else 3)
-    _fit_columns(sheet, header_row=top, maximum=48)
-    sheet.landscape = True
+    # printed on two pages across, each beginning with the domain: estimates and verdicts, then the sample
+    first = 2 if grouped else 1
+    _fit_columns(sheet, header_row=top, maximum=48, repeat=first + 1, page_starts=(first + 10,))
 
 
 def _frequency_sheet(sheet: _Sheet, frequencies: pd.DataFrame, title: str) -> None:
@@ -487,14 +664,12 @@ def _frequency_sheet(sheet: _Sheet, frequencies: pd.DataFrame, title: str) -> No
     formats = {}
     for i, values in enumerate(rows):
         statistic = "mean" if values["code"] == "mean" else "proportion"
-        for key in ("estimate", "ci_low", "ci_high"):
+        for key in ("estimate", "se", "ci_low", "ci_high"):
             formats[(i, key)] = _value_format(statistic)
-        formats[(i, "se")] = _value_format(statistic, se=True)
     _table(sheet, top, columns, rows, formats=formats)
     _group_lines(sheet, top, len(columns), [values["question"] for values in rows])
     sheet.freeze = (top + 1, 2)
     _fit_columns(sheet, header_row=top, maximum=44)
-    sheet.landscape = True
 
 
 def _plain_sheet(sheet: _Sheet, title: str, frame: pd.DataFrame, headers: dict[str, str], *,
@@ -507,7 +682,6 @@ def _plain_sheet(sheet: _Sheet, title: str, frame: pd.DataFrame, headers: dict[s
     _table(sheet, top, columns, rows)
     sheet.freeze = (top + 1, 1)
     _fit_columns(sheet, header_row=top, maximum=maximum)
-    sheet.landscape = True
 
 
 def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -> None:
@@ -533,6 +707,7 @@ def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -
         title = sheet_name(name, taken)
         taken.append(title)
         sheets.append(_Sheet(title))
+        sheets[-1].demonstration = tables.demonstration
         return sheets[-1]
 
     sheets: list[_Sheet] = []
@@ -557,22 +732,25 @@ def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -
                  {"questionnaire": "问卷 Questionnaire", "version": "版本 Version", "name": "变量名 Name",
                   "type": "类型 Type", "label_zh": "题目", "label_en": "Label", "relevant": "显示条件 Relevant",
                   "choices": "选项 Choices"}, maximum=50)
+    for sheet in sheets:
+        sheet.date = f"数据提取 Data extracted {tables.extracted_at:%Y-%m-%d}"
     try:
         if isinstance(path_or_buffer, (str, Path)):
             # opened before the streaming sheets exist, so that a bad path leaves none half-written
             with open(path_or_buffer, "wb") as handle:
-                _save(sheets, handle)
+                _save(sheets, handle, demonstration=tables.demonstration)
         else:
-            _save(sheets, path_or_buffer)
+            _save(sheets, path_or_buffer, demonstration=tables.demonstration)
     except OSError as error:
         raise ExcelReportError(f"cannot write the report to {path_or_buffer}: {error.strerror or error}; "
                                "check that the directory exists and is writable") from None
 
 
-def _save(sheets: Sequence[_Sheet], target: IO[bytes]) -> None:
+def _save(sheets: Sequence[_Sheet], target: IO[bytes], *, demonstration: bool) -> None:
     wb = Workbook(write_only=True)
     for sheet in sheets:
         sheet.write(wb)
-    wb.properties.title = "放心消费创建调查目标达成情况 Survey targets and verdicts"
+    wb.properties.title = ((DEMONSTRATION_LABEL + " " if demonstration else "")
+                           + "放心消费创建调查目标达成情况 Survey targets and verdicts")
     wb.properties.creator = "survey-toolkit"
     wb.save(target)

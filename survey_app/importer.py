@@ -45,6 +45,8 @@ from questionnaires import Questionnaire
 from questionnaires.answers import check_answers
 from questionnaires.xlsform import WRITTEN_METADATA
 from survey_app.errors import SurveyAppError
+from survey_app.field_values import FieldValueError, check_psu, check_wave
+from survey_app.uploads import XLSX_MAGIC, WorkbookError, read_workbook
 
 if TYPE_CHECKING:
     from survey_app.store import ImportResult, ResponseStore
@@ -71,6 +73,8 @@ _FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Same limits as the response store's columns.
 _MAX_LENGTH = {"interviewer": 100, "district": 100, "psu": 200, "wave": 50}
+# Labels the pages show and downloads hold: plain text only (survey_app.field_values).
+_PLAIN_LABELS = {"wave": check_wave, "psu": check_psu}
 # Export bookkeeping that carries nothing to import.
 _IGNORED = frozenset({
     "questionnaire_id", "questionnaire_version", "status", "updated_at",                      # this project
@@ -81,7 +85,6 @@ _IGNORED = frozenset({
 _TRUE = frozenset({"1", "true", "yes"})
 _FALSE = frozenset({"0", "false", "no", ""})
 _SEPARATORS = ("/", "-", ".")
-_XLSX_MAGIC = b"PK\x03\x04"
 
 
 class ResponseImportError(SurveyAppError):
@@ -201,6 +204,7 @@ def read_responses(
     naive_timezone: str = "UTC",
     lang: Literal["en", "zh"] = "en",
     progress: Callable[[float], None] | None = None,
+    assigned: Mapping[str, frozenset[tuple[str, str]]] | None = None,
 ) -> ParsedImport:
     """Read and check an export of ``questionnaire``, row by row.
 
@@ -225,6 +229,9 @@ def read_responses(
         Language of the questionnaire's messages quoted in the report.
     progress : callable, optional
         Called with the fraction of rows done (0 to 1), for a progress bar.
+    assigned : Mapping, optional
+        Wave -> its assignment list's ``(district, psu)`` pairs: a row of such a wave must name
+        one of them (:func:`import_responses` passes the stored lists).
 
     Returns
     -------
@@ -255,7 +262,7 @@ def read_responses(
     if lang not in ("en", "zh"):
         raise ResponseImportError(f"lang={lang!r} is not supported; use 'en' or 'zh'")
     frame = _read_table(source, sheet)
-    reader = _Reader(questionnaire, frame, defaults, metadata_columns, zone, lang)
+    reader = _Reader(questionnaire, frame, defaults, metadata_columns, zone, lang, dict(assigned or {}))
     records = reader.read(progress)
     problems = pd.DataFrame(reader.problems, columns=list(PROBLEM_COLUMNS))
     problems = problems.sort_values("row", kind="stable").reset_index(drop=True)
@@ -278,7 +285,8 @@ def import_responses(
 ) -> ImportResult:
     """Check a file with :func:`read_responses` and store it in one transaction if it is clean.
 
-    Parameters are those of :func:`read_responses`, plus the ``store``.
+    Parameters are those of :func:`read_responses`, plus the ``store``; rows of a wave with a
+    stored assignment list must name one of its (district, PSU) pairs.
 
     Returns
     -------
@@ -293,10 +301,15 @@ def import_responses(
     survey_app.store.InterviewClosedError
         If an id is already stored with different answers (nothing is stored).
     """
+    from survey_app.assignments import get_assignment_store  # imports the sampling library: only when storing
+
     reading = None if progress is None else (lambda fraction: progress(0.9 * fraction))
+    lists = get_assignment_store(store.url)
+    assigned = {wave: frozenset(zip(listed.table["district"], listed.table["psu"]))
+                for wave in lists.waves() if (listed := lists.get(wave)) is not None}
     parsed = read_responses(source, questionnaire, sheet=sheet, defaults=defaults,
                             metadata_columns=metadata_columns, naive_timezone=naive_timezone, lang=lang,
-                            progress=reading)
+                            progress=reading, assigned=assigned)
     if not parsed.ok:
         raise ImportRejectedError(parsed.summary(), parsed.problems)
     result = store.import_interviews(parsed.records)
@@ -320,6 +333,11 @@ def _check_fields(name: str, mapping: Mapping[str, str] | None) -> dict[str, str
     for key, value in mapping.items():
         if not isinstance(value, str) or not value.strip():
             raise ResponseImportError(f"{name}[{key!r}] must be a non-empty string, got {value!r}")
+        if name == "defaults" and key in _PLAIN_LABELS:
+            try:
+                _PLAIN_LABELS[key](value)
+            except FieldValueError as error:
+                raise ResponseImportError(f"{name}[{key!r}]: {error}") from None
     return {key: value.strip() for key, value in mapping.items()}
 
 
@@ -339,12 +357,11 @@ def _read_table(source: Any, sheet: str | int) -> pd.DataFrame:
         suffix = Path(str(getattr(source, "name", ""))).suffix.lower()
     else:
         raise ResponseImportError(f"source must be a path, bytes or a binary file, got {type(source).__name__}")
-    if data.startswith(_XLSX_MAGIC) or suffix in (".xlsx", ".xlsm"):
+    if data.startswith(XLSX_MAGIC) or suffix in (".xlsx", ".xlsm"):
         try:
-            frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=object, engine="openpyxl")
-        except Exception as error:  # openpyxl and pandas raise many types for a broken workbook
-            raise ResponseImportError(f"cannot read the workbook ({type(error).__name__}: {error}); "
-                               "save it as .xlsx, or check the sheet name") from None
+            frame = read_workbook(data, what="response file", sheet=sheet, dtype="object")
+        except WorkbookError as error:
+            raise ResponseImportError(f"cannot read the workbook: {error}") from None
     else:
         text = _decode(data)
         lines = text.splitlines()
@@ -399,8 +416,10 @@ class _Reader:
     """Maps the file's columns onto the questionnaire, then checks each row."""
 
     def __init__(self, questionnaire: Questionnaire, frame: pd.DataFrame, defaults: dict[str, str],
-                 metadata_columns: dict[str, str], zone: ZoneInfo, lang: str) -> None:
+                 metadata_columns: dict[str, str], zone: ZoneInfo, lang: str,
+                 assigned: dict[str, frozenset[tuple[str, str]]]) -> None:
         self.form, self.frame, self.defaults, self.zone, self.lang = questionnaire, frame, defaults, zone, lang
+        self.assigned = assigned
         self.problems: list[tuple] = []
         self.question_column: dict[str, str] = {}
         self.choice_columns: dict[str, dict[str, str]] = {}
@@ -502,6 +521,11 @@ class _Reader:
             self.problem(row, self._column_of(problem.question), problem.value, problem.message, problem.kind)
         interview_id = self._interview_id(row, cells, seen)
         fields = {name: self._field(row, name, cells) for name in METADATA_FIELDS}
+        listed = self.assigned.get(fields["wave"])
+        if listed is not None and fields["psu"] is not None and (fields["district"], fields["psu"]) not in listed:
+            self.problem(row, self.field_column["psu"], fields["psu"],
+                         f"PSU {fields['psu']!r} is not in wave {fields['wave']!r}'s assignment list for district "
+                         f"{fields['district']!r}; correct the PSU or the wave", "bad_metadata")
         started = self._time(row, self.start_column, cells)
         submitted = self._time(row, self.end_column, cells)
         self._check_own_export(row, cells)
@@ -578,6 +602,11 @@ class _Reader:
         if len(text) > _MAX_LENGTH[name]:
             self.problem(row, column, value, f"the {name} has {len(text)} characters; at most {_MAX_LENGTH[name]} "
                          "fit", "bad_metadata")
+        elif name in _PLAIN_LABELS:
+            try:
+                _PLAIN_LABELS[name](text)
+            except FieldValueError as error:
+                self.problem(row, column, value, str(error), "bad_metadata")
         return text
 
     def _time(self, row: int, column: str | None, cells: dict[str, Any]) -> datetime | None:

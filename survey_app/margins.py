@@ -42,9 +42,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.errors import SurveyAppError
+from survey_app.formatting import format_percent
 # The store's engine factory (SQLite pragmas, error translation) and password masking, shared
 # with the other tables of the response database.
 from survey_app.store import StoreTables
+from survey_app.uploads import WorkbookError, read_workbook
 
 __all__ = [
     "CENSUS_FILE",
@@ -177,7 +179,7 @@ class PopulationMargins:
             lines.append(f"  saved {self.uploaded_at.isoformat()}{origin}")
         for variable, margin in self.counts.items():
             total = self.total(variable)
-            shares = ", ".join(f"{code} {count / total:.1%}" for code, count in margin.items())
+            shares = ", ".join(f"{code} {format_percent(count / total)}" for code, count in margin.items())
             lines.append(f"  {variable} (total {total:,.0f}): {shares}")
         return "\n".join(lines)
 
@@ -252,9 +254,9 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
         raise MarginsError(f"file {filename!r}: use a .csv or .xlsx file (got {suffix or 'no extension'})")
     if suffix == ".xlsx":
         try:
-            return pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many kinds of errors on a broken file
-            raise MarginsError(f"file {filename!r} is not a readable Excel workbook: {exc}") from exc
+            return read_workbook(data, what="margins file", filename=filename, keep_default_na=False)
+        except WorkbookError as exc:
+            raise MarginsError(str(exc)) from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -414,8 +416,8 @@ def _check_counts(counts: Mapping[str, Mapping[str, float]]) -> dict[str, dict[s
     if any(abs(total - reference) > TOTAL_TOLERANCE * reference for total in totals.values()):
         listed = ", ".join(f"{variable} {total:,.0f}" for variable, total in totals.items())
         raise MarginsError(
-            f"the variables' totals differ by more than {TOTAL_TOLERANCE:.0%} ({listed}); every margin must "
-            "describe the same population (e.g. all residents aged 18 and over)"
+            f"the variables' totals differ by more than {format_percent(TOTAL_TOLERANCE, decimals=0)} ({listed}); "
+            "every margin must describe the same population (e.g. all residents aged 18 and over)"
         )
     return checked
 

@@ -20,7 +20,7 @@ import functools
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib import metadata
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -40,15 +40,19 @@ from analysis.targets import (
     target_indicators,
 )
 from survey_app.errors import SurveyAppError
+from survey_app.field_values import wave_sort_key
+from survey_app.formatting import format_percent
 from survey_app.store import display_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import Questionnaire
+    from survey_app.margins import PopulationMargins
     from survey_app.review import Exclusions
     from survey_app.store import ResponseStore
 
 __all__ = ["ReportError", "ReportSettings", "ReportTables", "build_report", "report_from_store",
            "respondent_designs", "target_trend", "with_stored_design_weights", "choice_column", "target_column",
+           "counted_interviews", "latest_wave", "margins_source", "report_file_name", "waves_of",
            "WEIGHTINGS", "VERDICT_LABELS", "DOMAIN_VARIABLES", "DOMAIN_VARIABLE_LABELS"]
 
 Weighting = Literal["none", "poststratify", "rake"]
@@ -112,6 +116,9 @@ class ReportSettings:
         Breakdowns of every target's domain table, among :data:`DOMAIN_VARIABLES`; must
         include "district" (the district verdicts rest on it), e.g.
         ``("district", "sex", "age_group", "urban_rural")``.
+    demonstration_margins : bool, default False
+        Whether ``margins`` are demonstration figures (``PopulationMargins.demonstration``): the
+        report is then labelled demonstration, whatever the interviews.
 
     Raises
     ------
@@ -127,8 +134,13 @@ class ReportSettings:
     lonely_psu: str = "adjust"
     margins_source: str = ""
     domains: tuple[str, ...] = ("district",)
+    demonstration_margins: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.demonstration_margins, bool):
+            raise ReportError(f"demonstration_margins={self.demonstration_margins!r}; give True or False")
+        if self.demonstration_margins and self.weighting == "none":
+            raise ReportError("demonstration_margins=True with weighting='none': no margins are used; drop it")
         if self.ci_method not in CI_METHODS:
             raise ReportError(f"ci_method={self.ci_method!r} is not known; use one of {', '.join(CI_METHODS)}")
         if isinstance(self.level, bool) or not isinstance(self.level, (int, float)) or not 0 < self.level < 1:
@@ -217,6 +229,10 @@ class ReportTables:
         Every question: questionnaire, name, type, labels, relevance, choices.
     districts : pandas.DataFrame
         District codes (index) with ``name_zh``/``name_en``, in the official order.
+    demonstration : bool
+        Whether any demonstration interview (:func:`survey_app.demo.is_demo_interviewer`) or
+        demonstration margins went into the report; the workbook, its file name and the
+        command line's summary then say so.
     """
 
     settings: ReportSettings
@@ -234,6 +250,7 @@ class ReportTables:
     methods: pd.DataFrame = field(repr=False)
     dictionary: pd.DataFrame = field(repr=False)
     districts: pd.DataFrame = field(repr=False)
+    demonstration: bool = False
 
     def to_frame(self) -> pd.DataFrame:
         """The overview of targets and verdicts (a copy): one row per target."""
@@ -241,9 +258,10 @@ class ReportTables:
 
     def summary(self) -> str:
         """The verdicts as text (never prints)."""
-        lines = [f"Satisfaction report, data extracted {self.extracted_at:%Y-%m-%d %H:%M} UTC from "
-                 f"{self.source or '(not recorded)'}" + (f", wave {self.wave}" if self.wave else ""),
-                 f"{self.settings.level:.0%} intervals: {self.settings.ci_method}; weighting: "
+        lines = ["DEMONSTRATION DATA (synthetic, not a real survey)"] if self.demonstration else []
+        lines += [f"Satisfaction report, data extracted {self.extracted_at:%Y-%m-%d %H:%M} UTC from "
+                  f"{self.source or '(not recorded)'}, " + (f"wave {self.wave}" if self.wave else "all waves pooled"),
+                 f"{format_percent(self.settings.level, decimals=0)} intervals: {self.settings.ci_method}; weighting: "
                  f"{self.settings.describe_weighting()}"]
         lines.extend(a.summary() for a in self.assessments)
         return "\n".join(lines)
@@ -253,6 +271,51 @@ class ReportTables:
 
 
 # -- building -------------------------------------------------------------------------------
+
+def waves_of(responses: pd.DataFrame) -> list[str]:
+    """The waves of the interviews, oldest first (by year and period, named waves last:
+    :func:`survey_app.field_values.wave_sort_key`)."""
+    if "wave" not in responses.columns:
+        return []
+    return sorted(responses["wave"].dropna().astype(str).unique(), key=wave_sort_key)
+
+
+def latest_wave(responses: pd.DataFrame) -> str | None:
+    """The wave a report shows unless another is chosen: the latest of :func:`waves_of` (None
+    without interviews). The dashboard and ``survey-toolkit report`` both start on it."""
+    waves = waves_of(responses)
+    return waves[-1] if waves else None
+
+
+def counted_interviews(store: ResponseStore, *, wave: str | None = None) -> pd.DataFrame:
+    """The interviews that count in the estimates: submitted or approved, never demo
+    interviews beside real ones (:func:`survey_app.demo.without_mixed_demo`); ``wave``: only
+    that wave's. As ``store.responses_frame``."""
+    from survey_app.demo import without_mixed_demo
+
+    responses = without_mixed_demo(store.responses_frame(status="submitted"))
+    if wave is None:
+        return responses
+    return responses.iloc[np.flatnonzero((responses["wave"].astype(str) == wave).to_numpy())]
+
+
+def report_file_name(*, wave: str | None, demonstration: bool, day: date) -> str:
+    """The workbook's download name: wave (or ``all``) and day, and ``_DEMO_演示`` when
+    demonstration data or margins went into it (:attr:`ReportTables.demonstration`).
+
+    Examples
+    --------
+    >>> report_file_name(wave="2026", demonstration=True, day=date(2026, 12, 7))
+    'satisfaction_report_2026_20261207_DEMO_演示.xlsx'
+    """
+    return f"satisfaction_report_{wave or 'all'}_{day:%Y%m%d}{'_DEMO_演示' if demonstration else ''}.xlsx"
+
+
+def margins_source(margins: PopulationMargins) -> str:
+    """Where saved margins come from, for the methods sheet (``ReportSettings.margins_source``)."""
+    text = f"{margins.source}, reference date {margins.reference_date.isoformat()}"
+    return "DEMONSTRATION figures, not for publication: " + text if margins.demonstration else text
+
 
 def report_from_store(store: ResponseStore, *, settings: ReportSettings | None = None,
                       targets: Sequence[Target] | None = None, wave: str | None = None,
@@ -268,7 +331,8 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     targets : sequence of Target, optional
         Default: :func:`analysis.targets.load_targets`.
     wave : str, optional
-        Only this wave's interviews.
+        Only this wave's interviews (default: all waves pooled; :func:`latest_wave` gives the
+        wave the dashboard starts on).
     questionnaires : mapping, optional
         Default: the questionnaires the app offers (``survey_app.review.available_questionnaires``:
         the shipped ones and those uploaded as XLSForms).
@@ -288,7 +352,7 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
         raise ValueError(f"contact_details={contact_details!r}; use 'remove' or 'keep'")
 
     extracted_at = datetime.now(timezone.utc)
-    responses = with_stored_design_weights(store.responses_frame(status="submitted", wave=wave), url=store.url)
+    responses = with_stored_design_weights(counted_interviews(store, wave=wave), url=store.url)
     # questionnaires uploaded in the app (new ones and new versions) as well as the shipped ones
     questionnaires = questionnaires or available_questionnaires(store)
     if contact_details == "remove":
@@ -385,6 +449,8 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
     >>> tables = build_report(store.responses_frame(), settings=ReportSettings(level=0.9))  # doctest: +SKIP
     >>> tables.to_frame()[["estimate", "ci_low", "ci_high", "verdict"]]                      # doctest: +SKIP
     """
+    from survey_app.demo import demo_interviews
+
     settings = settings or ReportSettings()
     if questionnaires is None:
         from questionnaires import shipped_questionnaires
@@ -392,6 +458,7 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         questionnaires = shipped_questionnaires()
     targets = tuple(targets) if targets is not None else load_targets(questionnaires=questionnaires)
     created_at = datetime.now(timezone.utc)
+    demonstration = settings.demonstration_margins or bool(demo_interviews(responses).any())
     extracted_at = extracted_at or created_at
     _check_responses(responses, questionnaires)
     for target in targets:
@@ -434,9 +501,9 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         text_answers=_text_answers({qid: d.data for qid, d in designs.items()} if text_answers else {},
                                    questionnaires),
         methods=_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source, wave,
-                         exclusions),
+                         exclusions, demonstration),
         dictionary=_dictionary([questionnaires[q] for q in used] or list(questionnaires.values())),
-        districts=districts)
+        districts=districts, demonstration=demonstration)
 
 
 def _check_responses(responses: pd.DataFrame, questionnaires: Mapping[str, Questionnaire]) -> None:
@@ -872,13 +939,25 @@ def _versions() -> str:
 
 def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], counts: Mapping[str, tuple[int, int]],
              responses: pd.DataFrame, targets: Sequence[Target], created_at: datetime, extracted_at: datetime,
-             source: str, wave: str | None, exclusions: Exclusions | None) -> pd.DataFrame:
+             source: str, wave: str | None, exclusions: Exclusions | None,
+             demonstration: bool) -> pd.DataFrame:
+    from survey_app.demo import demo_interviews
+
     level = f"{settings.level:.10g}"
-    rows: list[tuple[str, str]] = [
+    rows: list[tuple[str, str]] = []
+    if demonstration:
+        demo = int(demo_interviews(responses).sum())
+        rows.append(("演示数据 DEMONSTRATION",
+                     "演示用，非真实调查，不得发布。 For demonstration only, not a real survey; do not publish: "
+                     + "; ".join(part for part in (
+                         f"{demo} synthetic demonstration interview(s)" if demo else "",
+                         "demonstration population margins (derived under assumptions)"
+                         if settings.demonstration_margins else "") if part)))
+    rows += [
         ("报告生成时间 Report created (UTC)", f"{created_at:%Y-%m-%d %H:%M:%S}"),
         ("数据提取时间 Data extracted (UTC)", f"{extracted_at:%Y-%m-%d %H:%M:%S}"),
         ("数据来源 Data source", source or "(not recorded)"),
-        ("调查轮次 Wave", wave or "all waves"),
+        ("调查轮次 Wave", wave or "all waves pooled"),
         ("样本设计 Design",
          f"stratified cluster sample: strata = {STRATA_COLUMN} (the interview's district), PSU = {PSU_COLUMN} "
          f"(nested in strata); respondents = submitted interviews with consent (awaiting review or approved; "
@@ -894,10 +973,13 @@ def _methods(settings: ReportSettings, designs: Mapping[str, SurveyDesign], coun
         rows.append(("审核剔除 Excluded after review",
                      f"{exclusions.total} submitted interview(s) left out of the estimates"
                      + "".join(by_questionnaire)))
+    # demonstration margins are never shown as plain figures
+    kind = "演示边际 DEMONSTRATION margin" if settings.demonstration_margins else "总体边际 Margin"
     if settings.margins_source:
         rows.append(("总体边际来源 Margins source", settings.margins_source))
     for var, cats in settings.margins.items():
-        rows.append((f"总体边际 Margin: {var}", "; ".join(f"{cat} = {count:,.10g}" for cat, count in cats.items())))
+        rows.append((f"{kind}: {var}", ("(demonstration, not official) " if settings.demonstration_margins else "")
+                     + "; ".join(f"{cat} = {count:,.10g}" for cat, count in cats.items())))
     rows += [
         ("置信区间 Confidence intervals",
          f"{level} level; proportions: {settings.ci_method} (as R's svyciprop), means: Student t; "

@@ -1,22 +1,29 @@
 """What the results pages (dashboard, statistics, frequencies) share: the statistician's
-settings, cached reports, the Excel download and the demo offer on an empty database.
+settings, cached reports, the Excel download and the demonstration data.
 
 Every number comes from :func:`survey_app.reporting.build_report`. Reports are cached per
 data version (count and last change of the stored interviews), wave and settings, so moving
 between pages recomputes nothing; a new or changed interview changes the version.
+
+The pages read one database: the real one, or, while the statistician has "show
+demonstration data" on (:func:`showing_demo`), the demo database beside it
+(:func:`survey_app.demo.demo_database_url`) and nothing else: :func:`results_url` says which,
+and every page, chart, table and download of the results goes through it. The switch is
+there whatever the real database holds; the demo is loaded and removed with one button each.
 """
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from collections.abc import Mapping
 from typing import Literal, get_args
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
+from sqlalchemy.engine import make_url
 
 from analysis import CI_METHODS, OVERALL, SurveyDesign
 from analysis.errors import SurveyError
@@ -24,14 +31,18 @@ from analysis.targets import load_targets
 from questionnaires import Questionnaire, shipped_questionnaires
 from survey_app.assignments import get_assignment_store
 from survey_app.auth import audit, authorize, current_user, minimise_personal_data
-from survey_app.demo import DEMO_INTERVIEWER_PREFIX, DEMO_WAVES, PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, load_demo
+from survey_app.demo import (DEMO_INTERVIEWER_PREFIX, DEMO_WAVES, PSUS_PER_SURVEY, RESPONDENTS_PER_PSU, DemoError,
+                             demo_database_exists, demo_database_url, is_demo_interviewer, load_demo_database,
+                             remove_demo, without_mixed_demo)
+from survey_app.formatting import format_percent
 from survey_app.i18n import register, t
 from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
-from survey_app.reporting import (DOMAIN_VARIABLES, ReportSettings, ReportTables, build_report, choice_column,
-                                  target_trend, with_stored_design_weights)
+from survey_app.reporting import (DOMAIN_VARIABLE_LABELS, DOMAIN_VARIABLES, ReportSettings, ReportTables, build_report, choice_column,
+                                  latest_wave, margins_source, report_file_name, target_trend, waves_of,
+                                  with_stored_design_weights)
 from survey_app.review import available_questionnaires, excluded_interviews
-from survey_app.store import default_url, display_url
-from survey_app.ui import get_store
+from survey_app.store import ResponseStore, default_url, display_url
+from survey_app.ui import get_store, md_text
 
 __all__ = [
     "choose_wave",
@@ -55,6 +66,9 @@ __all__ = [
     "report_settings",
     "responses",
     "results_settings",
+    "results_store",
+    "results_url",
+    "showing_demo",
     "stored_responses",
     "trend",
     "save_settings",
@@ -76,19 +90,56 @@ _SETTINGS_KEY = "results_settings"
 # Pixels Streamlit needs beside the plot for an x axis with title (see show_chart).
 _AXIS_ROOM = 60
 _DEMO_NOTICE = "results_demo_loaded"
+# Whether the results pages show the demo database (kept apart from the switch widget, which
+# leaves the session with its page).
+_DEMO_VIEW = "results_demo_view"
+_DEMO_SWITCH = "show_demo"
 
 register(
     "results",
     {
         "empty_title": {"zh": "数据库中还没有已提交的访问", "en": "No submitted interviews yet"},
+        "demo_title": {"zh": "演示数据尚未载入", "en": "The demonstration data are not loaded"},
         "empty_body": {
-            "zh": "可以先载入**演示数据**（合成数据，非真实调查）查看各页面的效果：南通 8 个区县、两轮调查"
+            "zh": "可以载入**演示数据**（合成数据，非真实调查）查看各页面的效果：南通 8 个区县、两轮调查"
             "（2025、2026）共 {n} 份合成访问，访问员代码以 {prefix} 开头；人口边际以 2020 年第七次人口普查"
-            "各区县常住人口为基础，性别、年龄、城乡边际按说明中的假设推算，仅供演示。",
+            "各区县常住人口为基础，性别、年龄、城乡边际按说明中的假设推算，仅供演示。演示数据保存在单独的"
+            "演示数据库中，与真实访问互不混合，可随时一键删除。",
             "en": "Load the **demonstration data** (synthetic, not a real survey) to see every page working: "
             "{n} synthetic interviews across Nantong's 8 districts in two waves (2025, 2026), interviewer "
             "codes starting with {prefix}; population margins built on the 2020 census district totals, with sex, "
-            "age and urban/rural margins derived under stated assumptions, for demonstration only.",
+            "age and urban/rural margins derived under stated assumptions, for demonstration only. They are kept "
+            "in a demo database of their own, never mixed with real interviews, and removed with one click.",
+        },
+        "show_demo": {"zh": "显示演示数据", "en": "Show the demonstration data"},
+        "show_demo_help": {
+            "zh": "打开后，本页及所有结果页、图表和下载只读取单独的演示数据库（合成数据），不含任何真实访问；"
+            "关闭后回到真实数据。",
+            "en": "While on, this and every results page, chart and download read only the separate demo database "
+            "(synthetic data), never a real interview; switch it off to return to the real data.",
+        },
+        "demo_view": {
+            "zh": "**演示数据**：以下全部为合成的演示数据（{n} 份访问），不含任何真实访问，结果不代表真实调查。",
+            "en": "**Demonstration data**: everything below is synthetic demonstration data ({n} interviews) "
+            "without any real interview; the results describe no real survey.",
+        },
+        "remove_demo": {"zh": "删除演示数据", "en": "Remove the demonstration data"},
+        "demo_removed": {
+            "zh": "演示数据已删除（演示数据库{database}；真实数据库中旧版本载入的 {interviews} 份演示访问、"
+            "{margins} 组演示边际）。真实访问未受影响。",
+            "en": "The demonstration data were removed (demo database{database}; {interviews} demo interviews and "
+            "{margins} demonstration margin sets an earlier version put into the real database). No real "
+            "interview was touched.",
+        },
+        "demo_left_out": {
+            "zh": "真实数据库中还有旧版本载入的 {n} 份演示访问（访问员代码 {prefix}…），已从所有统计中排除；"
+            "可用下方按钮将其删除。",
+            "en": "The real database still holds {n} demo interviews an earlier version loaded into it (interviewer "
+            "codes {prefix}…); they are left out of every figure. Remove them with the button below.",
+        },
+        "demo_unavailable": {
+            "zh": "此数据库没有可放置演示数据库的位置：{detail}",
+            "en": "This database has no place for a demo database: {detail}",
         },
         "load_demo": {"zh": "载入演示数据", "en": "Load the demonstration data"},
         "loading_demo": {"zh": "正在生成并保存演示数据…", "en": "Generating and saving the demonstration data…"},
@@ -97,9 +148,11 @@ register(
             "en": "{n} demonstration interviews loaded in {seconds} s.",
         },
         "demo_banner": {
-            "zh": "当前数据含 {n} 份**演示访问**（合成数据，访问员代码 {prefix}…），结果不代表真实调查。",
-            "en": "The data include {n} **demonstration interviews** (synthetic, interviewer codes {prefix}…); "
-            "the results describe no real survey.",
+            "zh": "当前数据为旧版本载入真实数据库的 {n} 份**演示访问**（合成数据，访问员代码 {prefix}…），"
+            "结果不代表真实调查；可用下方按钮将其删除。",
+            "en": "The data are {n} **demonstration interviews** an earlier version loaded into the real database "
+            "(synthetic, interviewer codes {prefix}…); the results describe no real survey. Remove them with the "
+            "button below.",
         },
         "computing": {"zh": "正在计算估计值…", "en": "Computing the estimates…"},
         "reading": {"zh": "正在读取已提交的访问…", "en": "Reading the submitted interviews…"},
@@ -196,40 +249,98 @@ def save_settings(settings: ResultsSettings) -> None:
     st.session_state[_SETTINGS_KEY] = settings
 
 
-@st.cache_resource(show_spinner=False)
-def get_margins_store(url: str) -> MarginsStore:
-    """The margins table of the response database at ``url`` (one per URL and process)."""
+def showing_demo() -> bool:
+    """Whether this session's results pages show the demo database ("show demonstration data")."""
+    return bool(st.session_state.get(_DEMO_VIEW))
+
+
+def _demo_url(url: str) -> str | None:
+    """The demo database of the real database at ``url``; None where there can be none (in memory)."""
+    try:
+        return demo_database_url(url)
+    except DemoError:
+        return None
+
+
+def results_url() -> str:
+    """The one database the results pages read: the demo database while the statistician shows
+    the demonstration data and it is loaded, else the real database."""
+    url = default_url()
+    demo = _demo_url(url)
+    if demo is not None and showing_demo() and demo_database_exists(url):
+        return demo
+    return url
+
+
+def _file_identity(url: str) -> tuple[int, int] | None:
+    """Which file a SQLite URL names now (inode, change time): the demo database is deleted and
+    created again, and nothing cached may read the old one. None for other databases."""
+    if not url.startswith("sqlite") or url == default_url():
+        return None
+    try:
+        info = os.stat(make_url(url).database)
+    except (OSError, TypeError):
+        return None
+    return info.st_ino, info.st_ctime_ns
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store_at(url: str, identity: tuple[int, int] | None) -> ResponseStore:
+    return ResponseStore(url)
+
+
+def results_store(url: str) -> ResponseStore:
+    """The response store of ``url`` (the real one of :func:`survey_app.ui.get_store`, or the
+    demo database), one per database file and process."""
+    if url == default_url():
+        return get_store()
+    return _store_at(url, _file_identity(url))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _margins_store_at(url: str, identity: tuple[int, int] | None) -> MarginsStore:
     return MarginsStore(url)
 
 
+def get_margins_store(url: str) -> MarginsStore:
+    """The margins table of the response database at ``url`` (one per database file and process)."""
+    return _margins_store_at(url, _file_identity(url))
+
+
 def data_version(url: str) -> tuple:
-    """The cache key of every result: number of stored interviews and their last change, and
-    the sample assignments stored (their waves and when each list was saved).
+    """The cache key of every result: the database file, number of stored interviews and their
+    last change, and the sample assignments stored (their waves and when each list was saved).
 
     A few small queries, cheap enough to run on every page view.
     """
-    count, last = get_store().data_version()  # opening the store creates its tables on a fresh database
-    return count, last, get_assignment_store(url).versions()
+    identity = _file_identity(url)
+    count, last = results_store(url).data_version()  # opening the store creates its tables on a fresh database
+    return identity, count, last, get_assignment_store(url).versions()
 
 
 # One frame shared by every page and session (read it, never modify it): st.cache_data would
 # pickle it once and unpickle a copy on every call, seconds for 100,000 interviews.
 @st.cache_resource(show_spinner=False, max_entries=2)
 def responses(url: str, version: tuple) -> pd.DataFrame:
-    """Submitted interviews (``ResponseStore.responses_frame``) for this data version, with the
-    design weights and fpc of the stored sample assignments (waves without a list have none).
+    """The interviews that count (:func:`~survey_app.reporting.counted_interviews`: never demo
+    interviews beside real ones) for this data version, with the design weights and fpc of
+    the stored sample assignments (waves without a list have none).
 
     Contact details are taken out of free-text answers here, so no page or download of the
-    results shows them. The frame is shared: do not modify it.
+    results shows them. ``attrs["demo_left_out"]``: the demo interviews of earlier versions
+    left out. The frame is shared: do not modify it.
     """
-    store = get_store()
-    frame = minimise_personal_data(store.responses_frame(status="submitted"), available_questionnaires(store))
-    return with_stored_design_weights(frame, url=url)
+    store = results_store(url)
+    everything = store.responses_frame(status="submitted")
+    counted = without_mixed_demo(everything)   # as reporting.counted_interviews, read once
+    frame = with_stored_design_weights(minimise_personal_data(counted, available_questionnaires(store)), url=url)
+    frame.attrs["demo_left_out"] = len(everything) - len(counted)
+    return frame
 
 
 def waves(frame: pd.DataFrame) -> list[str]:
-    """Waves present, oldest first (labels sort as text: years and 2026-1 style labels work)."""
-    return sorted(frame["wave"].dropna().astype(str).unique())
+    """Waves present, oldest first (:func:`survey_app.reporting.waves_of`)."""
+    return waves_of(frame)
 
 
 def selected_margins(settings: ResultsSettings, url: str) -> PopulationMargins | None:
@@ -266,20 +377,22 @@ def report_settings(settings: ResultsSettings, margins: PopulationMargins | None
         margins=chosen,
         calibrate=calibrate,
         domains=domains,
+        margins_source=margins_source(margins),
+        demonstration_margins=margins.demonstration,
     )
 
 
 def _settings_key(settings: ReportSettings) -> tuple:
     margins = tuple((v, tuple(c.items())) for v, c in settings.margins.items())
     return (settings.ci_method, settings.level, settings.weighting, margins, settings.calibrate, settings.lonely_psu,
-            settings.domains)
+            settings.domains, settings.margins_source, settings.demonstration_margins)
 
 
 def _settings_from_key(key: tuple) -> ReportSettings:
-    ci_method, level, weighting, margins, calibrate, lonely_psu, domains = key
+    ci_method, level, weighting, margins, calibrate, lonely_psu, domains, source, demonstration = key
     return ReportSettings(ci_method=ci_method, level=level, weighting=weighting,
                           margins={v: dict(c) for v, c in margins}, calibrate=calibrate, lonely_psu=lonely_psu,
-                          domains=domains)
+                          domains=domains, margins_source=source, demonstration_margins=demonstration)
 
 
 # The report is immutable (its frequency tables are filled in once, on first use), so one object
@@ -289,24 +402,26 @@ def _report(url: str, version: tuple, wave: str | None, key: tuple, full: bool) 
     frame = responses(url, version)
     if wave is not None:
         frame = frame.iloc[(frame["wave"].astype(str) == wave).to_numpy().nonzero()[0]]
+    store = results_store(url)
     return build_report(frame, settings=_settings_from_key(key), source=display_url(url), wave=wave,
-                        questionnaires=available_questionnaires(get_store()),
-                        exclusions=excluded_interviews(get_store(), wave=wave), frequencies=full, text_answers=full)
+                        questionnaires=available_questionnaires(store),
+                        exclusions=excluded_interviews(store, wave=wave), frequencies=full, text_answers=full)
 
 
 def report(settings: ReportSettings, *, wave: str | None, url: str | None = None, full: bool = False) -> ReportTables:
-    """The report for one wave (None: all waves) of the current data, computed once per version.
+    """The report for one wave (None: all waves) of the current data (:func:`results_url`),
+    computed once per version.
 
     ``full``: with the frequency tables and free-text answers (the workbook, the frequency
     tables page); without them the targets are ready sooner.
     """
-    url = url or default_url()
+    url = url or results_url()
     return _report(url, data_version(url), wave, _settings_key(settings), full)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _trend(url: str, version: tuple, key: tuple, target_id: str) -> pd.DataFrame:
-    forms = available_questionnaires(get_store())
+    forms = available_questionnaires(results_store(url))
     chosen = [t for t in load_targets(questionnaires=forms) if t.id == target_id]
     return target_trend(responses(url, version), settings=_settings_from_key(key), targets=chosen,
                         questionnaires=forms)
@@ -315,7 +430,7 @@ def _trend(url: str, version: tuple, key: tuple, target_id: str) -> pd.DataFrame
 def trend(settings: ReportSettings, target_id: str) -> pd.DataFrame:
     """One target's overall estimate in every stored wave (:func:`~survey_app.reporting.target_trend`),
     computed once per data version, settings and target."""
-    url = default_url()
+    url = results_url()
     return _trend(url, data_version(url), _settings_key(settings), target_id)
 
 
@@ -332,14 +447,16 @@ def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key
     """The Excel report download button.
 
     The workbook is written when the button is clicked (Streamlit calls ``data`` then), once
-    per data version and settings; drawing the page costs nothing. The click is audited.
+    per data version and settings; drawing the page costs little (the page's report is
+    cached). The file name says ``DEMO`` when demonstration data or margins go into it. The
+    click is audited in the real database.
     """
-    url = default_url()
+    url = results_url()
     user = current_user()
     authorize(user, "export")  # the page checks the role too; the download itself is the export
     version, settings_key = data_version(url), _settings_key(settings)
-    stamp = datetime.now().strftime("%Y%m%d")
-    file_name = f"satisfaction_report_{wave or 'all'}_{stamp}.xlsx"
+    demonstration = _report(url, version, wave, settings_key, False).demonstration
+    file_name = report_file_name(wave=wave, demonstration=demonstration, day=datetime.now().date())
     st.download_button(
         t("results.excel", lang),
         data=lambda: _excel(url, version, wave, settings_key),
@@ -349,64 +466,130 @@ def excel_download(settings: ReportSettings, *, wave: str | None, lang: str, key
         icon=":material/download:",
         key=key,
         on_click=audit,
-        args=(user.username, "export", file_name, {"wave": wave, "contact_details": "remove"}),
-        kwargs={"url": url},
+        args=(user.username, "export", file_name,
+              {"wave": wave, "contact_details": "remove", "demonstration": demonstration}),
+        kwargs={"url": default_url()},
     )
 
 
 def stored_responses(lang: str) -> pd.DataFrame | None:
-    """The submitted interviews of the results pages, with the demo notice when they hold demo data.
+    """The interviews of the results pages (:func:`results_url`), under the "show demonstration
+    data" switch, with the demonstration banner and the demo's load and remove buttons.
 
-    None on an empty database, after offering the demonstration data.
+    None when there is nothing to show (an empty database, or the demo not loaded yet), after
+    offering the demonstration data.
     """
-    url = default_url()
+    real = default_url()
+    demo_view = _demo_switch(real, lang)
+    notice = st.session_state.pop(_DEMO_NOTICE, None)
+    if notice:
+        st.success(notice)
+    if demo_view and not demo_database_exists(real):
+        demo_offer(lang, title=t("results.demo_title", lang))
+        return None
+    url = results_url()
     with st.spinner(t("results.reading", lang)):   # seconds only when many interviews are new
         frame = responses(url, data_version(url))
+    if demo_view:
+        st.warning(t("results.demo_view", lang, n=f"{len(frame):,}"), icon=":material/science:")
+        _remove_button(lang)
+    else:
+        demo_banner(frame, lang)
     if frame.empty:
-        demo_offer(lang)
+        demo_offer(lang, title=t("results.demo_title" if demo_view else "results.empty_title", lang))
         return None
-    demo_banner(frame, lang)
     return frame
+
+
+def _demo_switch(real: str, lang: str) -> bool:
+    """The "show demonstration data" switch (there whatever the real database holds); its state."""
+    if _demo_url(real) is None:   # an in-memory database has no demo beside it
+        st.session_state[_DEMO_VIEW] = False
+        return False
+    st.session_state[_DEMO_SWITCH] = showing_demo()   # the widget is re-created on every page
+
+    def changed() -> None:
+        _show_demo(bool(st.session_state[_DEMO_SWITCH]))
+
+    st.toggle(t("results.show_demo", lang), key=_DEMO_SWITCH, on_change=changed, help=t("results.show_demo_help", lang))
+    return showing_demo()
+
+
+def _show_demo(on: bool) -> None:
+    """Switch the results pages between the real and the demo database; the wave and the margins
+    chosen belong to the other database, so they start again from its latest."""
+    st.session_state[_DEMO_VIEW] = on
+    save_settings(replace(current_settings(), wave=None, margins_id=None))
 
 
 def results_settings(lang: str, *, where: bool = True) -> ReportSettings:
     """The report settings of the statistician's choices, with the caption saying what they are
     (``where``: and where to change them)."""
     settings = current_settings()
-    margins = selected_margins(settings, default_url())
+    margins = selected_margins(settings, results_url())
     used = report_settings(settings, margins)
     settings_caption(settings, used, margins, lang, where=where)
     return used
 
 
-def demo_offer(lang: str) -> None:
-    """The first-start panel of an empty database: what the demo is, and a button to load it."""
+def demo_offer(lang: str, *, title: str) -> None:
+    """What the demo is, and a button that loads it into the demo database and shows it."""
     n = len(shipped_questionnaires()) * len(DEMO_WAVES) * PSUS_PER_SURVEY * RESPONDENTS_PER_PSU
     with st.container(border=True):
-        st.subheader(t("results.empty_title", lang))
+        st.subheader(title)
         st.markdown(t("results.empty_body", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX))
+        if _demo_url(default_url()) is None:
+            st.caption(t("results.demo_unavailable", lang, detail=display_url(default_url())))
+            return
         if st.button(t("results.load_demo", lang), type="primary", icon=":material/science:", key="load_demo"):
+            user = current_user()
+            authorize(user, "results")
             bar = st.progress(0.0, text=t("results.loading_demo", lang))
-            store = get_store()
-            result = load_demo(store, get_margins_store(store.url),
-                               progress=lambda f: bar.progress(f, text=t("results.loading_demo", lang)))
+            url = default_url()
+            result = load_demo_database(url, progress=lambda f: bar.progress(f, text=t("results.loading_demo", lang)))
+            audit(user.username, "demo_load", display_url(demo_database_url(url)),
+                  {"interviews": result.n_interviews}, url=url)
             st.session_state[_DEMO_NOTICE] = t(
                 "results.demo_loaded", lang, n=f"{result.n_interviews:,}", seconds=f"{result.seconds:.1f}"
             )
+            _show_demo(True)
             st.rerun()
 
 
+def _remove_button(lang: str) -> None:
+    """One button that removes the whole demo data set (:func:`survey_app.demo.remove_demo`)."""
+    if not st.button(t("results.remove_demo", lang), icon=":material/delete:", key="remove_demo"):
+        return
+    user = current_user()
+    authorize(user, "results")
+    url = default_url()
+    result = remove_demo(url)
+    # the engines of the deleted file go; a new demo database gets new ones (see _file_identity)
+    _store_at.clear()
+    _margins_store_at.clear()
+    audit(user.username, "demo_remove", display_url(url),
+          {"database": result.database, "interviews": result.interviews, "margins": result.margins}, url=url)
+    st.session_state[_DEMO_NOTICE] = t("results.demo_removed", lang, database="" if result.database else " –",
+                                       interviews=result.interviews, margins=result.margins)
+    _show_demo(False)
+    st.rerun()
+
+
 def demo_banner(frame: pd.DataFrame, lang: str) -> None:
-    """A notice when the data hold demonstration interviews (and once after loading them)."""
-    notice = st.session_state.pop(_DEMO_NOTICE, None)
-    if notice:
-        st.success(notice)
-    codes, interviewers = pd.factorize(frame["interviewer"])   # each interviewer's code looked at once
-    demo = np.array([str(code).startswith(DEMO_INTERVIEWER_PREFIX) for code in interviewers] + [False])
-    n = int(demo[codes].sum())
-    if n:
-        st.warning(t("results.demo_banner", lang, n=f"{n:,}", prefix=DEMO_INTERVIEWER_PREFIX),
+    """In the real view: a warning while the real database still holds demo interviews of an
+    earlier version (shown, and labelled, when they are all it holds; left out otherwise),
+    with the button that removes them."""
+    left_out = int(frame.attrs.get("demo_left_out", 0))
+    if left_out:
+        st.warning(t("results.demo_left_out", lang, n=f"{left_out:,}", prefix=DEMO_INTERVIEWER_PREFIX),
                    icon=":material/science:")
+    elif len(frame) and is_demo_interviewer(frame["interviewer"].iat[0]):
+        # without_mixed_demo keeps demo interviews only when they are all there is
+        st.warning(t("results.demo_banner", lang, n=f"{len(frame):,}", prefix=DEMO_INTERVIEWER_PREFIX),
+                   icon=":material/science:")
+    else:
+        return
+    _remove_button(lang)
 
 
 def settings_caption(settings: ResultsSettings, used: ReportSettings, margins: PopulationMargins | None,
@@ -418,8 +601,10 @@ def settings_caption(settings: ResultsSettings, used: ReportSettings, margins: P
     elif used.weighting == "poststratify":
         weighting = t("results.weighting_poststratify", lang)
     else:
-        weighting = t("results.weighting_rake", lang, variables=", ".join(used.margins))
-    text = t("results.settings_caption", lang, level=f"{used.level:.0%}", method=used.ci_method, weighting=weighting)
+        names = [DOMAIN_VARIABLE_LABELS[v][lang == "en"] if v in DOMAIN_VARIABLE_LABELS else v for v in used.margins]
+        weighting = t("results.weighting_rake", lang, variables=("、" if lang == "zh" else ", ").join(names))
+    text = t("results.settings_caption", lang, level=format_percent(used.level, decimals=0), method=used.ci_method,
+             weighting=weighting)
     st.caption(text + (" " + t("results.settings_where", lang) if where else ""))
     if settings.weighting != "design" and margins is None:
         st.info(t("results.no_margins", lang))
@@ -434,23 +619,25 @@ def show_analysis_error(exc: SurveyError, lang: str) -> None:
 
 
 def current_questionnaires() -> dict[str, Questionnaire]:
-    """The questionnaires of the current database (uploaded versions replace shipped ones)."""
-    return available_questionnaires(get_store())
+    """The questionnaires of the database shown (uploaded versions replace shipped ones)."""
+    return available_questionnaires(results_store(results_url()))
 
 
 def choose_wave(frame: pd.DataFrame, lang: str, *, key: str) -> str:
     """A wave selector (latest wave first time); the choice is shared by the results pages."""
     available = waves(frame)
     settings = current_settings()
-    chosen = settings.wave if settings.wave in available else available[-1]
+    # the same rule as `survey-toolkit report` without --wave
+    chosen = settings.wave if settings.wave in available else latest_wave(frame)
     # The widget is re-created on every page, so it is set from the shared settings each run.
     st.session_state[key] = chosen
 
     def changed() -> None:
         save_settings(replace(current_settings(), wave=st.session_state[key]))
 
+    # Segment labels are Markdown; a wave is data (typed on tablets, imported): shown as literal text.
     return st.segmented_control(t("results.wave", lang), available, key=key, on_change=changed,
-                                required=True) or chosen
+                                format_func=md_text, required=True) or chosen
 
 
 # -- frequency tables by group -------------------------------------------------------------
@@ -557,7 +744,7 @@ def _frequency(url: str, version: tuple, wave: str | None, key: tuple, questionn
         return None
     settings = _settings_from_key(key)
     return frequency_table(built, questionnaire_id, question, by=by, ci_method=settings.ci_method,
-                           level=settings.level, questionnaires=available_questionnaires(get_store()))
+                           level=settings.level, questionnaires=available_questionnaires(results_store(url)))
 
 
 def frequency(settings: ReportSettings, questionnaire_id: str, question: str, *, wave: str | None,
@@ -566,7 +753,7 @@ def frequency(settings: ReportSettings, questionnaire_id: str, question: str, *,
 
     None when the questionnaire has no consenting respondents in the wave.
     """
-    url = default_url()
+    url = results_url()
     return _frequency(url, data_version(url), wave, _settings_key(settings), questionnaire_id, question, by)
 
 

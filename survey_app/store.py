@@ -489,6 +489,19 @@ class ResponseStore:
             rows = conn.execute(query.order_by(_interviews.c.updated_at.desc(), _interviews.c.id)).all()
         return [_interview(row) for row in rows]
 
+    def latest_interview(self, interviewer: str) -> Interview | None:
+        """This interviewer's most recently changed interview that is not voided; None if there is none."""
+        interviewer = _text_arg("interviewer", interviewer, 100)
+        query = (
+            sa.select(_interviews)
+            .where(_interviews.c.interviewer == interviewer, _interviews.c.status != "voided")
+            .order_by(_interviews.c.updated_at.desc(), _interviews.c.id)
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one_or_none()
+        return None if row is None else _interview(row)
+
     def interviews(
         self,
         *,
@@ -793,6 +806,26 @@ class ResponseStore:
             except DatabaseError as exc:   # the import is stored; the columns only save time
                 _log.warning("the imported interviews were not kept in columns: %s", exc)
         return ImportResult(stored=len(new), skipped_existing=len(existing))
+
+    def delete_interviews_of(self, interviewer_prefix: str) -> int:
+        """Delete every interview (any status) whose interviewer code starts with the prefix.
+
+        Only for synthetic data that must leave the database for good (the demonstration data
+        set of earlier versions, :func:`survey_app.demo.remove_demo`); a real interview is voided,
+        never deleted. The interviews kept in columns are dropped in the same transaction, because
+        they assume that nothing is ever deleted. Returns how many were deleted.
+        """
+        prefix = _text_arg("interviewer_prefix", interviewer_prefix, 100)
+        if not prefix.strip():
+            raise InvalidArgumentError("interviewer_prefix is empty, which would delete every interview; "
+                                       "give the prefix of the synthetic interviewers' codes")
+        # substr, not LIKE: '_' and '%' in a prefix are plain characters
+        chosen = sa.func.substr(_interviews.c.interviewer, 1, len(prefix)) == prefix
+        with self._write() as conn:
+            deleted = conn.execute(_interviews.delete().where(chosen)).rowcount
+            if deleted:
+                conn.execute(_frame_snapshots.delete())
+        return int(deleted)
 
     # -- review (survey_app.review) ------------------------------------------------------
 

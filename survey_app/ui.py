@@ -6,10 +6,18 @@
   bilingual ``st.error`` messages instead of tracebacks.
 - :func:`language_selector` — the sidebar's 中文/English switch, kept in the URL.
 - :func:`tablet_style` — larger touch targets.
+- :func:`md_text` — data (typed by users, read from files) as literal text inside Markdown.
+- :func:`choose_placeholder`, :func:`upload_help`, :data:`SELECT_ALL` — the texts of Streamlit's
+  own widgets that an app may set (the empty choice of a selectbox or multiselect; a file
+  uploader's help). The drop zone of ``st.file_uploader`` ("Drag and drop file here", "Browse
+  files", the size limit) and the "Select all" entry of ``st.multiselect`` cannot be
+  translated: the help says what the button does, and ``select_all=SELECT_ALL`` leaves the
+  entry out of the short lists of this app.
 """
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,11 +28,56 @@ from survey_app.errors import SurveyAppError
 from survey_app.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, QUERY_PARAM, current_language, t
 from survey_app.store import ResponseStore, StoreError, default_url
 
-__all__ = ["error_boundary", "get_store", "language_selector", "tablet_style"]
+__all__ = ["SELECT_ALL", "choose_placeholder", "error_boundary", "get_store", "language_selector", "md_text",
+           "tablet_style", "upload_help"]
 
 _log = logging.getLogger(__name__)
 _LANGUAGE_WIDGET = "_language"
 _LANGUAGE_CHOICE = "_language_choice"  # survives a page switch, unlike the query parameters
+#: ``select_all=`` of ``st.multiselect``: its "Select all" entry is English only, and the lists
+#: of this app are short enough without it.
+SELECT_ALL = False
+
+
+def choose_placeholder(lang: str, *, several: bool = False) -> str:
+    """The text of an empty ``st.selectbox`` (``several``: ``st.multiselect``), instead of
+    Streamlit's English "Choose an option"."""
+    return t("widgets.choose_several" if several else "widgets.choose", lang)
+
+
+def upload_help(lang: str) -> str:
+    """The help of an ``st.file_uploader``: how to give the file, in ``lang`` (the drop zone's
+    own texts are Streamlit's English and cannot be set)."""
+    return t("widgets.upload_help", lang)
+
+
+# ASCII punctuation that Markdown, GitHub extensions or Streamlit's own directives (:red[..],
+# :material/..:, $..$ LaTeX) give a meaning; CommonMark lets every one be backslash-escaped.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=&\"'^%/@])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+# GitHub's automatic links (http://…, www.…, name@host) are found in the text after escapes are
+# resolved; an invisible word joiner inside "http:", "www." and after "@" keeps them plain text.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|xmpp)(?=:)|(www)(?=\.)|(@)")
+_WORD_JOINER = "\u2060"
+
+
+def md_text(value: object) -> str:
+    """``value`` as literal text inside Markdown (``st.markdown``, ``st.write``, alerts, captions,
+    radio and segmented-control labels): no link, image, emphasis, heading or Streamlit directive.
+
+    Every Markdown special character is backslash-escaped, so ``![x](http://host/x.png)`` shows
+    as those characters and fetches nothing; line breaks become spaces (a new line could start a
+    heading or a list); ``http://``, ``www.`` and ``@`` get an invisible word joiner (U+2060), so
+    GitHub's automatic links do not turn an address into a link.
+
+    Examples
+    --------
+    >>> print(md_text("[re-authenticate](http://127.0.0.1:9)").replace(_WORD_JOINER, "|"))
+    \\[re\\-authenticate\\]\\(http|\\:\\/\\/127\\.0\\.0\\.1\\:9\\)
+    """
+    text = _LINE_BREAKS.sub(" ", str(value))
+    text = _AUTOLINK.sub(lambda match: match.group() + _WORD_JOINER, text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 @st.cache_resource(show_spinner=False)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 PROJECT_ROOT = Path(__file__).parent.parent
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
+REFERENCE_DIR = PROJECT_ROOT / "tests" / "reference"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

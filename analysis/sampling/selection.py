@@ -9,7 +9,6 @@ copies them onto the interviews by (district, PSU).
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ __all__ = [
 
 FrameOrder = Literal["frame", "random"]
 FRAME_ORDERS: tuple[str, ...] = get_args(FrameOrder)
-FRAME_FORMATS: tuple[str, ...] = (".csv", ".txt", ".xlsx", ".xlsm")
+FRAME_FORMATS: tuple[str, ...] = (".csv", ".txt")
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
     "district", "psu", "psu_name", "interviews", "pi_psu", "pi_within", "design_weight", "fpc",
 )
@@ -50,44 +49,48 @@ _SUM_TOLERANCE = 1e-6
 
 
 def read_frame(
-    source: str | Path | BinaryIO | bytes, *, filename: str | None = None, sheet: str | int = 0
+    source: str | Path | BinaryIO | bytes | pd.DataFrame, *, filename: str | None = None
 ) -> pd.DataFrame:
-    """Read a sampling frame from a CSV or Excel file, every cell as text.
+    """Read a sampling frame from a CSV file, or take a table already read, every cell as text.
 
     Rows are numbered as in the file (the header is row 1, so the first PSU is row 2);
-    :func:`check_frame` names bad rows by these numbers.
+    :func:`check_frame` names bad rows by these numbers. This package parses no Excel: the
+    app reads an uploaded workbook with ``survey_app.uploads.read_workbook`` (size, time and
+    memory limits) and passes the sheet's table here.
 
     Parameters
     ----------
-    source : path, bytes or binary file
-        The file, e.g. a Streamlit upload.
+    source : path, bytes, binary file or pandas.DataFrame
+        The CSV file (e.g. a Streamlit upload), or a sheet's table with the header as
+        column names.
     filename : str, optional
-        Name whose suffix tells the format (``.csv``/``.txt`` or ``.xlsx``/``.xlsm``);
-        defaults to ``source``'s path or ``.name``.
-    sheet : str or int, default 0
-        Excel sheet to read.
+        Name whose suffix tells the format (``.csv``/``.txt``); defaults to ``source``'s path
+        or ``.name``. Not used for a table.
 
     Returns
     -------
     pandas.DataFrame
         The frame as text columns, header names stripped of surrounding spaces.
     """
-    name = filename or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", ""))
-    suffix = Path(str(name)).suffix.lower()
-    check_option("the frame file's suffix", suffix, FRAME_FORMATS)
-    if isinstance(source, (str, Path)):
-        data = Path(source).read_bytes()
-    elif isinstance(source, bytes):
-        data = source
+    if isinstance(source, pd.DataFrame):
+        table = source.copy()
     else:
-        data = source.read()
-    try:
-        if suffix in (".csv", ".txt"):
-            table = _read_csv_text(data, name)
+        name = filename or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", ""))
+        suffix = Path(str(name)).suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            raise SamplingError(f"the sampling frame {name!r} is an Excel workbook: read it with "
+                                "survey_app.uploads.read_workbook and pass the table, or save it as CSV")
+        check_option("the frame file's suffix", suffix, FRAME_FORMATS)
+        if isinstance(source, (str, Path)):
+            data = Path(source).read_bytes()
+        elif isinstance(source, bytes):
+            data = source
         else:
-            table = pd.read_excel(io.BytesIO(data), sheet_name=sheet, dtype=str)
-    except (ValueError, KeyError, zipfile.BadZipFile) as exc:  # pandas' and openpyxl's read errors
-        raise SamplingError(f"cannot read the sampling frame {name!r}: {exc}") from exc
+            data = source.read()
+        try:
+            table = _read_csv_text(data, name)
+        except (ValueError, KeyError) as exc:  # pandas' read errors
+            raise SamplingError(f"cannot read the sampling frame {name!r}: {exc}") from exc
     table.columns = [str(c).strip() for c in table.columns]
     table.index = pd.RangeIndex(2, 2 + len(table), name="row")
     return table

@@ -1,12 +1,15 @@
 """Dashboard: one card per plan target (estimate, interval, threshold, verdict, n and
-effective n, chart), the district comparison (forest plot) and the trend across waves.
+effective n, chart, and a hint worded from the distance to the target and the further
+interviews), the district comparison (forest plot) and the trend across waves.
+
+Below the minimum sample of :func:`analysis.targets.sample_needed` a card says so in words
+("too few respondents: n = 1 of the ~30 needed") and shows no numbers.
 
 All numbers come from :func:`survey_app.reporting.build_report` through the cached
-:func:`survey_app.results.report`; an empty database offers the demonstration data.
+:func:`survey_app.results.report`; the "show demonstration data" switch
+shows the separate demo database instead (:func:`survey_app.results.stored_responses`).
 """
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +17,7 @@ import streamlit as st
 from analysis.errors import SurveyError
 from survey_app.auth import require_role
 from survey_app.charts import forest_plot, target_chart, trend_chart, verdict_label
+from survey_app.formatting import format_percent
 from survey_app.i18n import current_language, register, t
 from survey_app.reporting import ReportSettings, ReportTables
 from survey_app.results import (
@@ -27,7 +31,8 @@ from survey_app.results import (
     trend,
     waves,
 )
-from survey_app.ui import error_boundary
+from survey_app.ui import choose_placeholder, error_boundary
+from survey_app.wording import format_number, format_value, hint_text, reasons_text
 
 register(
     "dashboard",
@@ -53,15 +58,6 @@ register(
             "en": "n = {n}, effective n = {n_eff} (design effect {deff})",
         },
         "card_no_data": {"zh": "尚无该目标的受访者。", "en": "No respondents for this target yet."},
-        "card_extra": {
-            "zh": "若估计值不变，约再需 {extra} 份完成访问可得出结论。",
-            "en": "About {extra} more completed interviews would settle it if the estimate held.",
-        },
-        "card_on_target": {
-            "zh": "估计值与目标值几乎相同，增加访问也难以得出结论。",
-            "en": "The estimate is so close to the target that further interviews can hardly settle it.",
-        },
-        "card_unreliable": {"zh": "估计不可靠（NCHS 标准）：{why}", "en": "Unreliable estimate (NCHS): {why}"},
         "districts_title": {"zh": "各区县比较", "en": "Districts compared"},
         "districts_target": {"zh": "目标", "en": "Target"},
         "trend_title": {"zh": "各轮次变化", "en": "Trend across waves"},
@@ -69,12 +65,9 @@ register(
             "zh": "数据库中只有一轮调查；有多轮数据时此处显示变化趋势。",
             "en": "Only one survey wave is stored; the trend appears here once there are more.",
         },
-        "points": {"zh": "{value} 分", "en": "{value} points"},
     },
 )
 
-# More further interviews than this many times the sample are reported as impractical.
-_PRACTICAL_EXTRA = 5
 _BADGE_COLORS = {"met": "green", "not met": "red", "inconclusive": "orange", "no data": "gray"}
 
 
@@ -103,22 +96,18 @@ def render() -> None:
         _trend(frame, used, tables.overview.loc[target_id], lang)
 
 
-def format_value(value: float, statistic: str, lang: str) -> str:
-    """An estimate as shown on the page: a percentage with one decimal, or points."""
-    if not math.isfinite(value):
-        return "–"
-    if statistic == "proportion":
-        return f"{value:.1%}"
-    return t("dashboard.points", lang, value=f"{value:.1f}")
-
-
 def _headline(tables: ReportTables, frame: pd.DataFrame, wave: str, lang: str) -> None:
-    counts = tables.overview["verdict"].value_counts()
-    columns = st.columns(4)
+    overview = tables.overview
+    # a verdict of too few respondents is no verdict: those targets are counted apart
+    too_few = overview["too_few"] & (overview["verdict"] != "no data")
+    counts = overview.loc[~too_few, "verdict"].value_counts()
+    columns = st.columns(5 if too_few.any() else 4)
     columns[0].metric(t("dashboard.interviews", lang), int((frame["wave"].astype(str) == wave).sum()))
     for column, verdict, key in zip(columns[1:], ("met", "not met", "inconclusive"),
                                     ("count_met", "count_not_met", "count_inconclusive")):
         column.metric(t(f"dashboard.{key}", lang), int(counts.get(verdict, 0)))
+    if too_few.any():
+        columns[4].metric(t("estimates.too_few_count", lang), int(too_few.sum()))
 
 
 def _cards(tables: ReportTables, lang: str) -> None:
@@ -135,29 +124,34 @@ def _card(target_id: str, row: pd.Series, lang: str) -> None:
     label = row["label_zh"] if lang == "zh" else row["label_en"]
     with st.container(border=True, key=f"card_{target_id}"):
         st.markdown(f"**{label}**")
-        st.badge(verdict_label(row["verdict"], lang), color=_BADGE_COLORS[row["verdict"]])
         if row["verdict"] == "no data":
+            st.badge(verdict_label(row["verdict"], lang), color=_BADGE_COLORS[row["verdict"]])
             st.caption(t("dashboard.card_no_data", lang))
             return
+        if row["too_few"]:  # words, not numbers that would look like a result
+            st.badge(t("estimates.too_few_badge", lang), color="gray")
+            st.markdown(t("estimates.too_few", lang, n=int(row["n"]), needed=f"{int(row['n_needed']):,}"))
+            return
+        st.badge(verdict_label(row["verdict"], lang), color=_BADGE_COLORS[row["verdict"]])
         st.metric(label, format_value(row["estimate"], statistic, lang), label_visibility="collapsed")
-        st.caption(t(
-            "dashboard.card_interval", lang, level=f"{row['level']:.0%}",
-            low=format_value(row["ci_low"], statistic, lang), high=format_value(row["ci_high"], statistic, lang),
-            threshold=format_value(row["threshold"], statistic, lang),
-        ))
-        st.caption(t("dashboard.card_sample", lang, n=int(row["n"]), n_eff=f"{row['n_eff']:.0f}",
-                     deff=f"{row['deff']:.2f}"))
+        threshold = format_value(row["threshold"], statistic, lang)
+        if pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+            st.caption(t("estimates.no_interval", lang, threshold=threshold))
+        else:
+            st.caption(t(
+                "dashboard.card_interval", lang, level=format_percent(row["level"], decimals=0),
+                low=format_value(row["ci_low"], statistic, lang), high=format_value(row["ci_high"], statistic, lang),
+                threshold=threshold,
+            ))
+        st.caption(t("dashboard.card_sample", lang, n=int(row["n"]), n_eff=format_number(row["n_eff"], ".0f", lang),
+                     deff=format_number(row["deff"], ".2f", lang)))
         show_chart(target_chart(row["estimate"], row["ci_low"], row["ci_high"], threshold=row["threshold"],
                          verdict=row["verdict"], n=int(row["n"]), statistic=statistic, lang=lang))
-        if not pd.isna(row["extra_interviews"]):
-            extra = int(row["extra_interviews"])
-            # beyond a few times the sample, no survey will settle it: the estimate sits on the target
-            if extra > _PRACTICAL_EXTRA * row["n"]:
-                st.caption(t("dashboard.card_on_target", lang))
-            else:
-                st.caption(t("dashboard.card_extra", lang, extra=f"{extra:,}"))
+        hint = hint_text(row, lang)
+        if hint:
+            st.caption(hint)
         if not row["reliable"]:
-            st.caption(t("dashboard.card_unreliable", lang, why=row["reliability"]))
+            st.caption(t("estimates.unreliable", lang, why=reasons_text(row["reliability_reasons"], lang)))
 
 
 def _target_label(tables: ReportTables, target_id: str, lang: str) -> str:
@@ -170,12 +164,16 @@ def _districts(tables: ReportTables, lang: str) -> str:
     target_id = st.selectbox(
         t("dashboard.districts_target", lang), list(tables.overview.index),
         format_func=lambda tid: _target_label(tables, tid, lang), key="dashboard_target",
+        placeholder=choose_placeholder(lang),
     )
     row = tables.overview.loc[target_id]
     domains = tables.domains[target_id]
     # the statistician may have asked for more breakdowns; this chart compares districts
     domains = domains.loc[domains["domain_variable"].isin(["overall", "district"])].copy()
     domains["name"] = domains["domain_zh"] if lang == "zh" else domains["domain_en"]
+    if domains["too_few"].all():
+        st.caption(t("estimates.forest_all_too_few", lang))
+        return target_id
     show_chart(forest_plot(domains, label="name", threshold=row["threshold"], statistic=row["statistic"], lang=lang))
     return target_id
 
@@ -187,7 +185,7 @@ def _trend(frame: pd.DataFrame, used: ReportSettings, target: pd.Series, lang: s
         st.caption(t("dashboard.trend_one_wave", lang))
         return
     with st.spinner(t("results.computing", lang)):
-        rows = trend(used, target.name)[["wave", "estimate", "ci_low", "ci_high", "verdict", "n"]]
+        rows = trend(used, target.name)[["wave", "estimate", "ci_low", "ci_high", "verdict", "n", "too_few"]]
     show_chart(trend_chart(rows.reset_index(drop=True), threshold=target["threshold"],
                            statistic=target["statistic"], lang=lang))
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analysis import OVERALL
 from analysis.errors import SurveyError
 from questionnaires import Questionnaire, load_districts
 from survey_app.auth import require_role
 from survey_app.charts import frequency_chart
+from survey_app.formatting import percent_table
 from survey_app.i18n import current_language, register, t
 from survey_app.results import (
     choose_wave,
@@ -23,7 +25,7 @@ from survey_app.results import (
     show_analysis_error,
     stored_responses,
 )
-from survey_app.ui import error_boundary
+from survey_app.ui import choose_placeholder, error_boundary
 
 register(
     "frequencies",
@@ -37,6 +39,7 @@ register(
         "questionnaire": {"zh": "问卷", "en": "Questionnaire"},
         "by": {"zh": "分组", "en": "Break down by"},
         "by_none": {"zh": "不分组", "en": "No breakdown"},
+        "overall": {"zh": "全部受访者", "en": "All respondents"},  # issue 13: the group of an unbroken table
         "by_district": {"zh": "区县", "en": "District"},
         "by_sex": {"zh": "性别", "en": "Sex"},
         "by_age_group": {"zh": "年龄段", "en": "Age group"},
@@ -73,7 +76,8 @@ def render() -> None:
         forms = current_questionnaires()
         present = [qid for qid in forms if (frame["questionnaire_id"] == qid).any()]
         qid = st.selectbox(t("frequencies.questionnaire", lang), present or list(forms),
-                           format_func=lambda q: forms[q].title.get(lang), key="frequencies_questionnaire")
+                           format_func=lambda q: forms[q].title.get(lang), key="frequencies_questionnaire",
+                           placeholder=choose_placeholder(lang))
         wave = choose_wave(frame, lang, key="frequencies_wave")
         by = st.segmented_control(t("frequencies.by", lang), BREAKDOWNS, required=True, default=None,
                                   format_func=lambda b: t(f"frequencies.by_{b or 'none'}", lang),
@@ -113,8 +117,8 @@ def _tables(used, form: Questionnaire, names: list[str], *, wave: str, by: str |
 
 
 def _group_labels(form: Questionnaire, by: str | None, lang: str) -> dict[str, str]:
-    if by is None:
-        return {}
+    if by is None:  # the one group of a table without breakdown: a name, not the code "all"
+        return {OVERALL: t("frequencies.overall", lang)}
     if by == "district":
         return {c.name: c.label.get(lang) for c in load_districts()}
     return {c.name: c.label.get(lang) for c in form.choices(by)}
@@ -139,13 +143,14 @@ def _question(form: Questionnaire, question, table: pd.DataFrame | None, by: str
         st.caption(t("frequencies.no_answers", lang))
         return
     answer = "choice_zh" if lang == "zh" else "choice_en"
+    missing = t("estimates.missing", lang)  # an empty cell, instead of Streamlit's "None"
     if question.type in ("integer", "decimal"):
         shown = table.assign(group=[labels.get(g, g) for g in table["group"]])
         st.dataframe(
             shown[["group", "estimate", "ci_low", "ci_high", "n"]].rename(columns={
                 "group": t("frequencies.by", lang), "estimate": t("frequencies.mean", lang),
                 "ci_low": "CI –", "ci_high": "CI +", "n": t("frequencies.respondents", lang)}),
-            hide_index=True, width="stretch",
+            hide_index=True, width="stretch", placeholder=missing,
             column_config={t("frequencies.mean", lang): st.column_config.NumberColumn(format="%.1f"),
                            "CI –": st.column_config.NumberColumn(format="%.1f"),
                            "CI +": st.column_config.NumberColumn(format="%.1f")},
@@ -157,16 +162,14 @@ def _question(form: Questionnaire, question, table: pd.DataFrame | None, by: str
         shown = table[[answer, "estimate", "ci_low", "ci_high", "count"]].rename(columns={
             answer: t("frequencies.answer", lang), "estimate": t("frequencies.share", lang),
             "ci_low": "CI –", "ci_high": "CI +", "count": t("frequencies.count", lang)})
-        percent = {c: st.column_config.NumberColumn(format="percent")
-                   for c in (t("frequencies.share", lang), "CI –", "CI +")}
-        st.dataframe(shown, hide_index=True, width="stretch", column_config=percent)
+        st.dataframe(percent_table(shown, (t("frequencies.share", lang), "CI –", "CI +")), hide_index=True,
+                     width="stretch", placeholder=missing)
         st.caption(f"{t('frequencies.respondents', lang)}: {int(table['n'].iloc[0])}")
         show_chart(frequency_chart(table, choice=answer, lang=lang))
         return
     wide = wide_table(table, labels, lang)
     counts = table.drop_duplicates("group").set_index("group")["n"]
-    st.dataframe(wide, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="percent") for c in wide.columns})
+    st.dataframe(percent_table(wide, wide.columns), width="stretch", placeholder=missing)
     st.caption(t("frequencies.respondents", lang) + ": "
                + ", ".join(f"{labels.get(g, g)} {int(n)}" for g, n in counts.items()))
     grouped = table.assign(group_label=[labels.get(g, g) for g in table["group"]])

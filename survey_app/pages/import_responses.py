@@ -18,12 +18,12 @@ import streamlit as st
 
 from questionnaires import Questionnaire, load_districts
 from survey_app.auth import User, get_accounts, require_role
-from survey_app.excel import cell_text
+from survey_app.cellsafe import cell_text
 from survey_app.i18n import I18nError, current_language, register, t
 from survey_app.importer import PROBLEM_COLUMNS, ImportRejectedError, ResponseImportError, import_responses
 from survey_app.review import available_questionnaires
 from survey_app.store import InterviewClosedError, ResponseStore
-from survey_app.ui import error_boundary, get_store
+from survey_app.ui import choose_placeholder, error_boundary, get_store, md_text, upload_help
 from survey_app.uploads import UploadTooLargeError, read_upload
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
@@ -129,9 +129,10 @@ def render() -> None:
             t("import_responses.questionnaire", lang), list(forms),
             format_func=lambda qid: f"{forms[qid].title.get(lang) or forms[qid].title.zh} "
                                     f"({qid} · {forms[qid].version})",
-            key=f"{_KEY}questionnaire",
+            key=f"{_KEY}questionnaire", placeholder=choose_placeholder(lang),
         )
-        upload = st.file_uploader(t("import_responses.file", lang), type=["csv", "xlsx"], key=f"{_KEY}file")
+        upload = st.file_uploader(t("import_responses.file", lang), type=["csv", "xlsx"], key=f"{_KEY}file",
+                                  help=upload_help(lang))
         districts = {choice.name: choice.label.get(lang) or choice.label.zh for choice in load_districts()}
         with st.expander(t("import_responses.options", lang)):
             st.caption(t("import_responses.options_help", lang))
@@ -150,14 +151,15 @@ def render() -> None:
             }
             sheet = left.text_input(t("import_responses.sheet", lang), key=f"{_KEY}sheet",
                                     placeholder=t("import_responses.first_sheet", lang)).strip()
-            zone = right.selectbox(t("import_responses.timezone", lang), TIMEZONES, key=f"{_KEY}timezone")
+            zone = right.selectbox(t("import_responses.timezone", lang), TIMEZONES, key=f"{_KEY}timezone",
+                                 placeholder=choose_placeholder(lang))
         if upload is None or form_id is None:
             return
         try:
             data = read_upload(upload, what="data file")
         except UploadTooLargeError as exc:
             st.error(t("import_responses.too_large", lang))
-            st.caption(t("import_responses.detail", lang, detail=exc))
+            st.caption(t("import_responses.detail", lang, detail=md_text(exc)))
             return
         # an outcome belongs to this file checked against this questionnaire
         digest = (hashlib.sha256(data).hexdigest(), form_id)
@@ -205,12 +207,13 @@ def _show(kind: str, values: dict[str, Any], problems: pd.DataFrame | None, file
         return
     if kind != "rejected" or problems is None:
         st.error(t(f"import_responses.{kind}", lang))
-        st.caption(t("import_responses.detail", lang, **values))
+        # the message quotes the file: literal text, not Markdown
+        st.caption(t("import_responses.detail", lang, detail=md_text(values["detail"])))
         return
     st.error(t("import_responses.rejected", lang, **values))
     own = problems[(problems["kind"] == "wrong_questionnaire") & (problems["column"] == "questionnaire_id")]
     if not own.empty:
-        st.info(t("import_responses.other_questionnaire", lang, id=own["value"].astype(str).mode().iloc[0]))
+        st.info(t("import_responses.other_questionnaire", lang, id=md_text(own["value"].astype(str).mode().iloc[0])))
     st.subheader(t("import_responses.by_kind", lang))
     counts = problems["kind"].value_counts().rename_axis("kind").reset_index(name="count")
     counts["kind"] = counts["kind"].map(lambda kind: _kind(kind, lang))
@@ -248,7 +251,7 @@ def _kind(kind: str, lang: str) -> str:
 def problem_report(problems: pd.DataFrame, file_format: Literal["csv", "xlsx"]) -> bytes:
     """The row-by-row report as a file: CSV (UTF-8 with BOM, for Excel) or an Excel workbook.
 
-    Text cells go through :func:`survey_app.excel.cell_text`, so a value such as ``=1+1``
+    Text cells go through :func:`survey_app.cellsafe.cell_text`, so a value such as ``=1+1``
     copied from the imported file is shown, never evaluated.
     """
     if file_format not in ("csv", "xlsx"):

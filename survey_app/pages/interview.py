@@ -9,7 +9,9 @@ saved as it is entered. The decisions (which screen comes next, what is wrong) a
 When the statistician has stored the field assignments of the wave (planning page,
 :mod:`survey_app.assignments`), the start screen offers the assigned districts and PSUs, each
 with the interviews already submitted there, instead of a text box for the PSU, so every
-interview carries a PSU id of the plan and gets its design weight.
+interview carries a PSU id of the plan and gets its design weight. The start screen comes
+back with the questionnaire, wave, district and PSU of the interviewer's last interview
+(after a pause, after the end screen, and from the store after a reload).
 
 Only signed-in interviewers use the page, and only for their own interviews: the
 interviewer code is the account's user name, the drafts list shows only the account's
@@ -33,7 +35,8 @@ from survey_app.errors import SurveyAppError
 from survey_app.i18n import current_language, register, t
 from survey_app.review import available_questionnaires
 from survey_app.store import Interview, InterviewNotFoundError, InvalidArgumentError, ResponseStore, default_url
-from survey_app.ui import error_boundary, get_store, tablet_style
+from survey_app.field_values import valid_psu, valid_wave
+from survey_app.ui import error_boundary, get_store, md_text, tablet_style
 
 INTERVIEW_PARAM = "interview"
 # Times are stored in UTC and shown in Nantong's time.
@@ -108,9 +111,21 @@ register(
         "next_interview": {"zh": "开始下一个访问", "en": "Start the next interview"},
         "change_settings": {"zh": "更改访问设置", "en": "Change settings"},
         "voided": {"zh": "此访问已作废：{reason}", "en": "This interview was voided: {reason}"},
-        "not_own": {
-            "zh": "此访问属于访问员 {interviewer}，您只能打开自己的访问。",
-            "en": "This interview belongs to interviewer {interviewer}; you can open only your own.",
+        # Wave and PSU are shown on other users' pages and written into downloads: plain labels only.
+        "bad_wave": {
+            "zh": "调查轮次“{wave}”无效：请填写年份（2026）、季度（2026Q1）、半年（2026H1）、月份（2026-03），"
+                  "或由文字、数字、空格、“-”和“_”组成的简短名称。",
+            "en": "The wave “{wave}” is not valid: enter a year (2026), quarter (2026Q1), half year (2026H1), "
+                  "month (2026-03) or a short name of letters, digits, spaces, “-” and “_”.",
+        },
+        "bad_psu": {
+            "zh": "抽样单元“{psu}”无效：只能使用文字、数字、空格和 - _ . / · （），并以文字或数字开头。",
+            "en": "The PSU “{psu}” is not valid: use letters, digits, spaces and - _ . / · （） only, "
+                  "starting with a letter or digit.",
+        },
+        "not_assigned_psu": {
+            "zh": "抽样单元“{psu}”不在本轮该区县的样本分配中，请从列表中选择。",
+            "en": "The PSU “{psu}” is not in this wave's assignments for the district; pick one from the list.",
         },
     },
 )
@@ -135,20 +150,17 @@ def render() -> None:
         store = get_store()
         try:
             interview = store.get_interview(interview_id)
-        except (InterviewNotFoundError, InvalidArgumentError):
-            st.warning(t("interview.not_found", lang, id=interview_id))
-            _to_start_button(lang)
-            return
-        try:
             check_own_interview(user, interview.interviewer)
-        except PermissionDeniedError:
-            st.error(t("interview.not_own", lang, interviewer=interview.interviewer))
+        except (InterviewNotFoundError, InvalidArgumentError, PermissionDeniedError):
+            # One message for an unknown id and another interviewer's: the page does not tell which
+            # ids exist or who owns them. The id comes from the URL: shown as literal text.
+            st.warning(t("interview.not_found", lang, id=md_text(interview_id)))
             _to_start_button(lang)
             return
         if interview.status in ("submitted", "approved", "rejected"):
             _end_screen(store, interview, lang)
         elif interview.status == "voided":
-            st.warning(t("interview.voided", lang, reason=interview.void_reason))
+            st.warning(t("interview.voided", lang, reason=md_text(interview.void_reason)))
             _to_start_button(lang)
         else:
             _interview_screen(store, interview, lang)
@@ -162,9 +174,15 @@ def _start_screen(user: User, lang: str) -> None:
     districts = {choice.name: choice.label for choice in load_districts()}
     assignments = get_assignment_store(default_url())
     st.header(t("interview.start_title", lang))
-    if f"{_START}wave" not in st.session_state:
-        # The wave of the latest field assignments, else the year: what the interviewer usually wants.
-        st.session_state[f"{_START}wave"] = assignments.latest_wave() or str(datetime.now(LOCAL_TIME).year)
+    # The start form's widgets are forgotten while an interview is on screen: they start again
+    # from the interviewer's last interview.
+    last, this_session = _last_settings(user, get_store())
+    if last.get("questionnaire") in forms:
+        _init(f"{_START}questionnaire", last["questionnaire"])
+    # The wave of the interview last shown in this session, else that of the latest field assignments,
+    # else of the last interview, else the year: what the interviewer usually wants.
+    _init(f"{_START}wave", (this_session and last["wave"]) or assignments.latest_wave() or last.get("wave")
+          or str(datetime.now(LOCAL_TIME).year))
     # The code is the account's: shown, not typed, so nobody enters interviews under another code.
     interviewer = user.username
     st.session_state[f"{_START}interviewer"] = interviewer
@@ -179,6 +197,9 @@ def _start_screen(user: User, lang: str) -> None:
     wave = st.text_input(t("interview.wave", lang), key=f"{_START}wave").strip()
     assigned = assignments.progress(wave, questionnaire_id=form_id) if wave else None
     if assigned is None:
+        if last.get("district") in districts:
+            _init(f"{_START}district", last["district"])
+        _init(f"{_START}psu", last.get("psu", ""))
         # Radio buttons, not a drop-down: a drop-down's text box opens the tablet's keyboard.
         district = st.radio(
             t("interview.district", lang),
@@ -190,7 +211,7 @@ def _start_screen(user: User, lang: str) -> None:
         )
         psu = st.text_input(t("interview.psu", lang), key=f"{_START}psu").strip()
     else:
-        district, psu = _assigned_psu(assigned, districts, wave, lang)
+        district, psu = _assigned_psu(assigned, districts, wave, last, lang)
 
     if st.button(t("interview.start", lang), type="primary", width="stretch", key="start"):
         fields = {
@@ -203,6 +224,12 @@ def _start_screen(user: User, lang: str) -> None:
         missing = [t(key, lang) for key, value in fields.items() if not value]
         if missing:
             st.error(t("interview.missing_fields", lang, fields=t("interview.field_separator", lang).join(missing)))
+        elif not valid_wave(wave):
+            st.error(t("interview.bad_wave", lang, wave=md_text(wave)))
+        elif assigned is not None and psu not in set(assigned.loc[assigned["district"] == district, "psu"]):
+            st.error(t("interview.not_assigned_psu", lang, psu=md_text(psu)))
+        elif not valid_psu(psu):
+            st.error(t("interview.bad_psu", lang, psu=md_text(psu)))
         else:
             store = get_store()
             _open(
@@ -214,12 +241,15 @@ def _start_screen(user: User, lang: str) -> None:
 
 
 def _assigned_psu(
-    assigned: pd.DataFrame, districts: dict[str, Any], wave: str, lang: str
+    assigned: pd.DataFrame, districts: dict[str, Any], wave: str, last: dict[str, str], lang: str
 ) -> tuple[str | None, str | None]:
-    """District and PSU picked from the wave's assignment list (with the interviews done in each PSU)."""
-    st.caption(t("interview.assigned_caption", lang, wave=wave, psus=len(assigned)))
+    """District and PSU picked from the wave's assignment list (with the interviews done in each PSU);
+    the interviewer's ``last`` district and PSU are preselected when the list has them."""
+    st.caption(t("interview.assigned_caption", lang, wave=md_text(wave), psus=len(assigned)))
     listed = set(assigned["district"])
     codes = [code for code in districts if code in listed]  # the districts' usual order
+    if last.get("district") in codes:
+        _init(f"{_START}assigned_district_{wave}", last["district"])
     # Own keys: the options differ from the free-entry widgets', and so may the wave's list.
     district = st.radio(
         t("interview.assigned_district", lang),
@@ -233,10 +263,13 @@ def _assigned_psu(
         return None, None
     rows = assigned[assigned["district"] == district]
     labels = {
-        row.psu: t("interview.assigned_psu_option", lang, psu=row.psu, name=row.psu_name, done=row.done,
-                   n=row.interviews)
+        # Radio labels are Markdown; codes and names come from the uploaded frame.
+        row.psu: t("interview.assigned_psu_option", lang, psu=md_text(row.psu), name=md_text(row.psu_name),
+                   done=row.done, n=row.interviews)
         for row in rows.itertuples(index=False)
     }
+    if district == last.get("district") and last.get("psu") in labels:
+        _init(f"{_START}assigned_psu_{wave}_{district}", last["psu"])
     psu = st.radio(
         t("interview.assigned_psu", lang),
         list(labels),
@@ -245,6 +278,32 @@ def _assigned_psu(
         key=f"{_START}assigned_psu_{wave}_{district}",
     )
     return district, psu
+
+
+def _last_settings(user: User, store: ResponseStore) -> tuple[dict[str, str], bool]:
+    """The questionnaire, wave, district and PSU of the interviewer's last interview, and whether that
+    interview was shown in this browser session (else it is the last one stored: after a reload, or
+    on another tablet); no settings before the first interview."""
+    remembered = st.session_state.get(_last_key(user.username))
+    if remembered is not None:
+        return remembered, True
+    latest = store.latest_interview(user.username)
+    return ({} if latest is None else _settings_of(latest)), False
+
+
+def _remember(interview: Interview) -> None:
+    """Keep the interview's settings for the interviewer's next start form in this session."""
+    st.session_state[_last_key(interview.interviewer)] = _settings_of(interview)
+
+
+def _last_key(username: str) -> str:
+    # Per user: another interviewer signing in on the same tablet gets their own settings.
+    return f"_interview_last_{username.lower()}"
+
+
+def _settings_of(interview: Interview) -> dict[str, str]:
+    return {"questionnaire": interview.questionnaire_id, "wave": interview.wave, "district": interview.district,
+            "psu": interview.psu}
 
 
 def _start(
@@ -284,8 +343,8 @@ def _drafts_list(forms: dict[str, Questionnaire], districts: dict[str, Any], int
                 t(
                     "interview.draft_line",
                     lang,
-                    district=district,
-                    psu=draft.psu,
+                    district=md_text(district),
+                    psu=md_text(draft.psu),
                     started=_local(draft.started_at),
                     n=len(draft.answers),
                 )
@@ -304,6 +363,7 @@ def _drafts_list(forms: dict[str, Questionnaire], districts: dict[str, Any], int
 
 
 def _interview_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
+    _remember(interview)
     questionnaire = available_questionnaires(store).get(interview.questionnaire_id)
     if questionnaire is None:
         st.error(t("interview.unknown_questionnaire", lang, id=interview.questionnaire_id))
@@ -318,6 +378,7 @@ def _interview_screen(store: ResponseStore, interview: Interview, lang: str) -> 
     group = questionnaire.groups[index]
     position, total = flow.progress(questionnaire, index)
 
+    _scroll_to_top(f"{interview.id}/{index}")
     st.caption(questionnaire.title.get(lang))
     st.progress(position / total, text=t("interview.progress", lang, position=position, total=total))
     st.subheader(group.label.get(lang))
@@ -431,6 +492,7 @@ def _save_answer(questionnaire: Questionnaire, question: Question, interview_id:
 
 
 def _end_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
+    _remember(interview)
     st.success(t("interview.done_title", lang))
     st.write(
         t(
@@ -476,6 +538,22 @@ def _open(interview_id: str) -> None:
     st.query_params[INTERVIEW_PARAM] = interview_id
     st.session_state.pop(_ATTEMPTED, None)
     st.rerun()
+
+
+def _scroll_to_top(screen: str) -> None:
+    """Open ``screen`` at its top, with the title and the progress bar in view.
+
+    The browser keeps the page's scroll position from run to run, e.g. that of the drafts list
+    below the start form, or of the Next button at the foot of a long screen. The script runs when
+    its element first appears or changes, so once per screen, not at every answer; its own place
+    on the page is hidden.
+    """
+    st.html(
+        f'<span data-interview-screen="{screen}"></span>'
+        "<style>[data-testid='stElementContainer']:has([data-interview-screen]) { display: none; }</style>"
+        "<script>document.querySelector(\"[data-testid='stMain']\")?.scrollTo(0, 0);</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _to_start_button(lang: str, *, label: str = "interview.to_start") -> None:

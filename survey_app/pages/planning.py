@@ -11,7 +11,6 @@ this module only draws.
 """
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,9 +43,13 @@ from analysis.targets import Target, load_targets
 from questionnaires import load_districts
 from survey_app.assignments import AssignmentError, AssignmentList, get_assignment_store
 from survey_app.auth import User, authorize, require_role
+from survey_app.cellsafe import csv_bytes, xlsx_bytes
+from survey_app.formatting import format_percent, percent_table
 from survey_app.i18n import current_language, register, t
+from survey_app.margins import census_district_totals
 from survey_app.store import default_url
-from survey_app.ui import error_boundary
+from survey_app.ui import choose_placeholder, error_boundary, md_text, upload_help
+from survey_app.uploads import XLSX_MAGIC, UploadTooLargeError, WorkbookError, read_upload, read_workbook
 
 register(
     "planning",
@@ -133,6 +136,11 @@ register(
         "populations_from_frame": {
             "zh": "人口默认取自抽样框各区县规模合计，可修改。",
             "en": "The populations default to the size totals of the uploaded frame; you may change them.",
+        },
+        "populations_from_census": {
+            "zh": "人口默认取自 2020 年第七次全国人口普查各区县常住人口（全年龄），可修改。",
+            "en": "The populations default to each district's resident population in the 2020 census (all ages); "
+            "you may change them.",
         },
         "districts_help": {
             "zh": "填写各区县常住人口（按比例、Neyman、平方根分配需要），以及 Neyman 分配所用的预计比例。",
@@ -314,14 +322,17 @@ def _settings(lang: str) -> Settings:
     with st.expander(t("planning.settings", lang), expanded=True):
         first, second, third = st.columns(3)
         confidence = first.selectbox(t("planning.confidence", lang), (0.90, 0.95, 0.99), index=1,
-                                     format_func=lambda v: f"{v:.0%}", key=f"{_KEY}confidence")
+                                     format_func=lambda v: format_percent(v, decimals=0), key=f"{_KEY}confidence",
+                                     placeholder=choose_placeholder(lang))
         margin = first.number_input(t("planning.margin", lang), min_value=0.5, max_value=20.0, value=3.0,
                                     step=0.5, key=f"{_KEY}margin")
         margin_mean = first.number_input(t("planning.margin_mean", lang), min_value=0.1, max_value=20.0,
                                          value=2.0, step=0.5, key=f"{_KEY}margin_mean")
         power = second.selectbox(t("planning.power", lang), (0.8, 0.85, 0.9, 0.95),
-                                 format_func=lambda v: f"{v:.0%}", key=f"{_KEY}power")
-        alpha = second.selectbox(t("planning.alpha", lang), (0.05, 0.025, 0.01), key=f"{_KEY}alpha")
+                                 format_func=lambda v: format_percent(v, decimals=0), key=f"{_KEY}power",
+                                 placeholder=choose_placeholder(lang))
+        alpha = second.selectbox(t("planning.alpha", lang), (0.05, 0.025, 0.01), key=f"{_KEY}alpha",
+                                 placeholder=choose_placeholder(lang))
         response = second.number_input(t("planning.response_rate", lang), min_value=5, max_value=100, value=80,
                                        step=5, key=f"{_KEY}response")
         per_psu = third.number_input(t("planning.per_psu", lang), min_value=1, max_value=200, value=15,
@@ -414,7 +425,8 @@ def _district_table(frame: pd.DataFrame | None, lang: str) -> pd.DataFrame:
     st.caption(t("planning.districts_help", lang))
     choices = load_districts()
     codes = [choice.name for choice in choices]
-    totals = frame.groupby("district")["size"].sum() if frame is not None else pd.Series(dtype=float)
+    # The uploaded frame's sizes where there is one, else the census shipped with the app.
+    totals = frame.groupby("district")["size"].sum() if frame is not None else pd.Series(census_district_totals())
     base = pd.DataFrame(
         {
             "code": codes,
@@ -423,8 +435,8 @@ def _district_table(frame: pd.DataFrame | None, lang: str) -> pd.DataFrame:
             "expected": _headline_expected(lang),
         }
     )
-    if frame is not None:
-        st.caption(t("planning.populations_from_frame", lang))
+    source = "planning.populations_from_frame" if frame is not None else "planning.populations_from_census"
+    st.caption(t(source, lang))
     return st.data_editor(
         base,
         hide_index=True,
@@ -587,12 +599,12 @@ def _allocation(
     )
     st.subheader(t("planning.allocation_table", lang))
     st.dataframe(
-        table,
+        percent_table(table, ["share"]),
         hide_index=True,
         column_config={
             "district": st.column_config.TextColumn(t("planning.col_district", lang)),
             "population": st.column_config.NumberColumn(t("planning.col_population", lang), format="localized"),
-            "share": st.column_config.NumberColumn(t("planning.col_share", lang), format="percent"),
+            "share": st.column_config.NumberColumn(t("planning.col_share", lang)),
             "allocated": st.column_config.NumberColumn(t("planning.col_allocated", lang)),
             "issue": st.column_config.NumberColumn(t("planning.col_issue", lang)),
             "psus": st.column_config.NumberColumn(t("planning.col_psus", lang)),
@@ -615,36 +627,39 @@ def _frame_input(lang: str) -> pd.DataFrame | None:
     st.download_button(t("planning.frame_template", lang), _template_csv(), file_name="frame_template.csv",
                        mime="text/csv", key=f"{_KEY}template")
     upload = st.file_uploader(t("planning.frame", lang), type=["csv", "txt", "xlsx", "xlsm"],
-                              key=f"{_KEY}frame", label_visibility="collapsed")
+                              key=f"{_KEY}frame", label_visibility="collapsed", help=upload_help(lang))
     if upload is None:
         return None
     try:
-        raw = read_frame(upload.getvalue(), filename=upload.name)
-    except SamplingError as exc:
-        st.error(t("planning.input_error", lang, detail=exc))
+        data = read_upload(upload, what="sampling frame")
+        raw = read_frame(read_workbook(data, what="sampling frame", filename=upload.name)
+                         if data.startswith(XLSX_MAGIC) else data, filename=upload.name)
+    except (SamplingError, UploadTooLargeError, WorkbookError) as exc:
+        st.error(t("planning.input_error", lang, detail=md_text(exc)))  # quotes the file's cells
         return None
-    st.caption(t("planning.frame_rows", lang, n=len(raw), name=upload.name))
+    st.caption(t("planning.frame_rows", lang, n=len(raw), name=md_text(upload.name)))
     columns = list(raw.columns)
     left, right = st.columns(2)
     chosen = {}
     for index, role in enumerate(("district", "psu", "psu_name", "size")):
         box = left if index % 2 == 0 else right
         chosen[role] = box.selectbox(t(_COLUMN_TEXTS[role], lang), columns, index=_guess(columns, role),
-                                     key=f"{_KEY}col_{role}")
+                                     key=f"{_KEY}col_{role}", placeholder=choose_placeholder(lang))
     same = t("planning.same_as_size", lang)
-    units = left.selectbox(t("planning.col_map_units", lang), [same, *columns], key=f"{_KEY}col_units")
+    units = left.selectbox(t("planning.col_map_units", lang), [same, *columns], key=f"{_KEY}col_units",
+                          placeholder=choose_placeholder(lang))
     try:
         frame = check_frame(raw, district=chosen["district"], psu=chosen["psu"], psu_name=chosen["psu_name"],
                             size=chosen["size"], units=None if units == same else units)
     except SamplingError as exc:
-        st.error(t("planning.input_error", lang, detail=exc))
+        st.error(t("planning.input_error", lang, detail=md_text(exc)))
         return None
     codes = _district_codes()
     frame["district"] = frame["district"].map(lambda v: codes.get(v, v))
     unknown = sorted(set(frame["district"]) - set(codes.values()))
     if unknown:
         known = ", ".join(choice.label.get(lang) for choice in load_districts())
-        st.error(t("planning.unknown_districts", lang, names=", ".join(unknown), known=known))
+        st.error(t("planning.unknown_districts", lang, names=md_text(", ".join(unknown)), known=known))
         return None
     return frame
 
@@ -678,7 +693,7 @@ def _selection(
         selection = select_psus(frame, psus=psus, interviews_per_psu=settings.per_psu, seed=int(seed),
                                 order=order, units="units")
     except SamplingError as exc:
-        st.error(t("planning.input_error", lang, detail=exc))
+        st.error(t("planning.input_error", lang, detail=md_text(exc)))  # may quote the frame's districts
         return
     _show_selection(selection, labels, settings, allocation, lang)
     _save_assignments(selection, user, lang)
@@ -723,8 +738,7 @@ def _show_selection(
     left, right = st.columns(2)
     left.download_button(
         t("planning.download_csv", lang),
-        # UTF-8 with a byte-order mark so that Excel shows the Chinese names.
-        assignments.to_csv(index=False).encode("utf-8-sig"),
+        csv_bytes(assignments),
         file_name=f"assignments_seed{selection.seed}.csv",
         mime="text/csv",
         key=f"{_KEY}download_csv",
@@ -753,14 +767,14 @@ def _save_assignments(selection: PSUSelection, user: User, lang: str) -> None:
         return
     existing = store.get(wave)
     if existing is None:
-        st.caption(t("planning.save_none", lang, wave=wave))
+        st.caption(t("planning.save_none", lang, wave=md_text(wave)))
         replace = False
     else:
         st.warning(_existing_text(existing, lang))
         # One tick per stored list: after a save, or a replacement by someone else, it starts unticked.
-        replace = st.checkbox(t("planning.save_replace", lang, wave=wave),
+        replace = st.checkbox(t("planning.save_replace", lang, wave=md_text(wave)),
                               key=f"{_KEY}replace_{wave}_{existing.saved_at.timestamp()}")
-    clicked = st.button(t("planning.save_button", lang, wave=wave), type="primary",
+    clicked = st.button(t("planning.save_button", lang, wave=md_text(wave)), type="primary",
                         disabled=existing is not None and not replace, key=f"{_KEY}save")
     if not clicked:
         return
@@ -770,7 +784,7 @@ def _save_assignments(selection: PSUSelection, user: User, lang: str) -> None:
         saved = store.save(selection.assignments(), wave=wave, seed=selection.seed,
                            frame_name=getattr(upload, "name", None), saved_by=user.username, replace=replace)
     except AssignmentError as exc:  # e.g. interviews already stored in PSUs the new list lacks
-        st.error(f"{t('planning.save_refused', lang)} {exc}")
+        st.error(f"{t('planning.save_refused', lang)} {md_text(exc)}")
         return
     st.session_state[_SAVED_NOTICE] = {"wave": saved.wave, "psus": saved.psus, "interviews": saved.interviews}
     st.rerun()
@@ -778,8 +792,9 @@ def _save_assignments(selection: PSUSelection, user: User, lang: str) -> None:
 
 def _existing_text(existing: AssignmentList, lang: str) -> str:
     when = existing.saved_at.astimezone(_LOCAL_TIME).strftime("%Y-%m-%d %H:%M")
-    return t("planning.save_exists", lang, wave=existing.wave, psus=existing.psus, interviews=existing.interviews,
-             who=existing.saved_by or t("planning.unknown_user", lang), when=when,
+    return t("planning.save_exists", lang, wave=md_text(existing.wave), psus=existing.psus,
+             interviews=existing.interviews, who=md_text(existing.saved_by or t("planning.unknown_user", lang)),
+             when=when,
              seed=existing.seed if existing.seed is not None else "–")
 
 
@@ -802,14 +817,8 @@ def _workbook(selection: PSUSelection, settings: Settings, allocation: Allocatio
         ],
         columns=["parameter", "value"],
     )
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        selection.assignments().to_excel(writer, sheet_name="assignments", index=False)
-        selection.to_frame().to_excel(writer, sheet_name="frame", index=False)
-        selection.strata().to_excel(writer, sheet_name="districts", index=False)
-        allocation.to_frame().to_excel(writer, sheet_name="allocation", index=False)
-        plan.to_excel(writer, sheet_name="plan", index=False)
-    return buffer.getvalue()
+    return xlsx_bytes({"assignments": selection.assignments(), "frame": selection.to_frame(),
+                       "districts": selection.strata(), "allocation": allocation.to_frame(), "plan": plan})
 
 
 def _template_csv() -> bytes:
@@ -817,7 +826,7 @@ def _template_csv() -> bytes:
         {"district": ["崇川区", "崇川区"], "psu": ["320602001001", "320602001002"],
          "psu_name": ["示例社区一", "示例社区二"], "size": [1520, 980]}
     )
-    return template.to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(template)
 
 
 def _district_codes() -> dict[str, str]:

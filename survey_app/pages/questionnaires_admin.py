@@ -18,12 +18,14 @@ from questionnaires.xlsform import XLSFormError, read_xlsform, write_xlsform
 from survey_app.auth import User, get_accounts, require_role
 from survey_app.i18n import current_language, register, t
 from survey_app.review import QuestionnaireLibrary, VersionConflictError, questionnaire_library
-from survey_app.ui import error_boundary, get_store
-from survey_app.uploads import UploadTooLargeError, read_upload
+from survey_app.ui import choose_placeholder, error_boundary, get_store, upload_help
+from survey_app.uploads import UploadTooLargeError, WorkbookError, WorkbookLimits, check_workbook, read_upload
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _KEY = "qadmin_"
 _CHECKED = f"{_KEY}checked"  # (sha256, Questionnaire) of the workbook last checked
+# An XLSForm is a few sheets of text: 20 MB unpacked is generous and reads in seconds.
+_XLSFORM_LIMITS = WorkbookLimits(unpacked_mb=20)
 _RESULT = f"{_KEY}result"  # the last upload's message key and values, shown after the rerun
 _UPLOADS = f"{_KEY}uploads"  # stored uploads so far: a new uploader key empties the widget
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -155,7 +157,7 @@ def _download(library: QuestionnaireLibrary, versions: pd.DataFrame, lang: str) 
     choice = st.selectbox(
         t("questionnaires_admin.download_which", lang), options,
         format_func=lambda item: f"{item[0]} · {item[1]} ({t(f'questionnaires_admin.source_{sources[item]}', lang)})",
-        key=f"{_KEY}download_which",
+        key=f"{_KEY}download_which", placeholder=choose_placeholder(lang),
     )
     if choice is None:
         return
@@ -182,7 +184,7 @@ def _upload(library: QuestionnaireLibrary, user: User, lang: str) -> None:
     st.subheader(t("questionnaires_admin.upload_title", lang))
     st.caption(t("questionnaires_admin.upload_help", lang))
     upload = st.file_uploader(t("questionnaires_admin.upload_file", lang), type=["xlsx"],
-                              key=f"{_KEY}upload_{st.session_state.get(_UPLOADS, 0)}")
+                              key=f"{_KEY}upload_{st.session_state.get(_UPLOADS, 0)}", help=upload_help(lang))
     if upload is None:
         st.session_state.pop(_CHECKED, None)
         return
@@ -190,6 +192,12 @@ def _upload(library: QuestionnaireLibrary, user: User, lang: str) -> None:
         data = read_upload(upload, what="questionnaire")
     except UploadTooLargeError as exc:
         st.error(t("questionnaires_admin.too_large", lang))
+        st.caption(t("questionnaires_admin.detail", lang, detail=exc))
+        return
+    try:  # openpyxl reads the XLSForm in this process: a zip bomb is refused before it unpacks
+        check_workbook(data, what="questionnaire", filename=upload.name, limits=_XLSFORM_LIMITS)
+    except WorkbookError as exc:
+        st.error(t("questionnaires_admin.invalid_form", lang))
         st.caption(t("questionnaires_admin.detail", lang, detail=exc))
         return
     digest = hashlib.sha256(data).hexdigest()

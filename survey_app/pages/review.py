@@ -26,6 +26,9 @@ from analysis.errors import SurveyError
 from analysis.quality import FLAGS
 from questionnaires import Questionnaire, load_districts
 from survey_app.auth import User, get_accounts, require_role
+from survey_app.cellsafe import csv_bytes
+from survey_app.field_values import wave_sort_key
+from survey_app.formatting import STREAMLIT_PERCENT, format_percent
 from survey_app.i18n import current_language, register, t
 from survey_app.review import (
     DECISIONS,
@@ -39,8 +42,8 @@ from survey_app.review import (
     review_interview,
 )
 from survey_app.store import ConcurrentUpdateError, ResponseStore
-from survey_app.ui import error_boundary, get_store
-from survey_app.uploads import UploadTooLargeError, read_upload
+from survey_app.ui import SELECT_ALL, choose_placeholder, error_boundary, get_store, md_text, upload_help
+from survey_app.uploads import XLSX_MAGIC, UploadTooLargeError, read_upload, read_workbook
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 _KEY = "review_"
@@ -265,17 +268,18 @@ def render() -> None:
         form_id = left.selectbox(
             t("review.questionnaire", lang), list(forms),
             format_func=lambda qid: f"{forms[qid].title.get(lang) or forms[qid].title.zh} ({qid})",
-            key=f"{_KEY}questionnaire",
+            key=f"{_KEY}questionnaire", placeholder=choose_placeholder(lang),
         )
         if form_id is None:
             return
         form = forms[form_id]
         data = store.responses_frame(form_id, status="all")
         data = data.loc[data["status"].isin(REVIEWABLE)].reset_index(drop=True)
-        waves = sorted(data["wave"].dropna().astype(str).unique())
+        waves = sorted(data["wave"].dropna().astype(str).unique(), key=wave_sort_key)
         wave = right.selectbox(
             t("review.wave", lang), [*reversed(waves), ALL_WAVES],
             format_func=lambda w: t("review.all_waves", lang) if w == ALL_WAVES else w, key=f"{_KEY}wave",
+            placeholder=choose_placeholder(lang),
         )
         if wave != ALL_WAVES:
             data = data.loc[data["wave"].astype(str) == wave].reset_index(drop=True)
@@ -286,7 +290,7 @@ def render() -> None:
         try:
             check = _quality(store.url, form, data, thresholds, assignments)
         except SurveyError as exc:  # e.g. assignments whose columns hold no usable values
-            st.error(t("review.check_failed", lang, detail=exc))
+            st.error(t("review.check_failed", lang, detail=md_text(exc)))
             return
         if check.flags is None:
             st.info(t("review.no_respondents", lang, refusals=check.refusals))
@@ -325,15 +329,16 @@ def _settings(lang: str) -> tuple[tuple[float, float, float], pd.DataFrame | Non
                                           step=0.05, format="%.2f", key=f"{_KEY}nonresponse")
         duplicate = right.number_input(t("review.duplicate", lang), min_value=0.5, max_value=1.0, value=0.95,
                                        step=0.01, format="%.2f", key=f"{_KEY}duplicate")
-        upload = st.file_uploader(t("review.assignments", lang), type=["csv", "xlsx"], key=f"{_KEY}assignments")
+        upload = st.file_uploader(t("review.assignments", lang), type=["csv", "xlsx"], key=f"{_KEY}assignments",
+                                  help=upload_help(lang))
         assignments = None
         if upload is not None:
             try:
                 assignments = read_assignments(read_upload(upload, what="assignments file"))
             except (UploadTooLargeError, ValueError) as exc:
-                st.error(t("review.assignments_unreadable", lang, detail=exc))
+                st.error(t("review.assignments_unreadable", lang, detail=md_text(exc)))
             except KeyError as exc:
-                st.error(t("review.assignments_missing", lang, columns=exc.args[0]))
+                st.error(t("review.assignments_missing", lang, columns=md_text(exc.args[0])))
     if assignments is None:
         st.caption(t("review.no_assignments", lang))
     return (float(speed), float(nonresponse), float(duplicate)), assignments
@@ -352,13 +357,13 @@ def read_assignments(data: bytes) -> pd.DataFrame:
     ValueError
         When the file cannot be read as a table.
     """
-    try:
-        if data.startswith(b"PK\x03\x04"):
-            table = pd.read_excel(io.BytesIO(data), dtype=str)
-        else:
+    if data.startswith(XLSX_MAGIC):
+        table = read_workbook(data, what="assignments file")  # WorkbookError is a ValueError
+    else:
+        try:
             table = pd.read_csv(io.BytesIO(data), dtype=str, encoding="utf-8-sig", sep=None, engine="python")
-    except Exception as exc:  # pandas and openpyxl raise many types for a broken file
-        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # pandas raises many types for a broken file
+            raise ValueError(f"{type(exc).__name__}: {exc}") from None
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in ("district", "psu") if c not in table.columns]
     if missing:
@@ -416,7 +421,8 @@ def _interviews_tab(check: QualityCheck, data: pd.DataFrame, form: Questionnaire
     only_flagged = left.toggle(t("review.only_flagged", lang), value=True, key=f"{_KEY}only_flagged")
     chosen = right.multiselect(t("review.flag_filter", lang), list(flags.checked),
                                format_func=lambda name: t(f"review.flag_{name}", lang),
-                               placeholder=t("review.any_flag", lang), key=f"{_KEY}flag_filter")
+                               placeholder=t("review.any_flag", lang), select_all=SELECT_ALL,
+                               key=f"{_KEY}flag_filter")
     shown = interview_table(check, data, form, lang)
     mask = pd.Series(True, index=shown.index)
     if only_flagged:
@@ -431,7 +437,7 @@ def _interviews_tab(check: QualityCheck, data: pd.DataFrame, form: Questionnaire
     config["minutes"] = st.column_config.NumberColumn(t("review.col_minutes", lang), format="%.1f")
     st.dataframe(shown.loc[mask], hide_index=True, width="stretch", column_config=config,
                  key=f"{_KEY}interviews_table")
-    st.download_button(t("review.download_flags", lang), table.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button(t("review.download_flags", lang), csv_bytes(table),
                        file_name=f"quality_checks_{form.id}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key=f"{_KEY}download_flags")
 
@@ -466,15 +472,16 @@ def reasons(row: pd.Series, check: QualityCheck, form: Questionnaire, lang: str)
             parts.append(t("review.why_negative", lang))
         else:
             parts.append(t("review.why_too_fast", lang, minutes=_minutes(row["duration"]),
-                           median=_minutes(flags.median_duration), ratio=f"{flags.parameters['speed_ratio']:.0%}"))
+                           median=_minutes(flags.median_duration),
+                           ratio=format_percent(flags.parameters["speed_ratio"], decimals=0)))
     if row["straightlining"]:
         grids = [_grid_label(name.strip(), form, lang) for name in row["straightlined_grids"].split(",")]
         parts.append(t("review.why_straightlining", lang, grids=("、" if lang == "zh" else ", ").join(grids)))
     if row["item_nonresponse"]:
-        parts.append(t("review.why_item_nonresponse", lang, share=f"{row['item_nonresponse_share']:.0%}"))
+        parts.append(t("review.why_item_nonresponse", lang, share=format_percent(row["item_nonresponse_share"])))
     if row["near_duplicate"]:
         parts.append(t("review.why_near_duplicate", lang, other=str(row["duplicate_of"])[:8],
-                       share=f"{row['duplicate_share']:.0%}"))
+                       share=format_percent(row["duplicate_share"])))
     if row["outside_psu"]:
         district = _district_names(lang).get(row["district"], row["district"])
         parts.append(t("review.why_outside_psu", lang, district=district, psu=row["psu"]))
@@ -539,7 +546,7 @@ def _interviewers_tab(check: QualityCheck, form: Questionnaire, lang: str) -> No
         if feature == "median_duration":
             config[feature] = st.column_config.NumberColumn(label, format="%.1f")
         elif feature.startswith("share_"):
-            config[feature] = st.column_config.NumberColumn(label, format="%.0f%%")
+            config[feature] = st.column_config.NumberColumn(label, format=STREAMLIT_PERCENT)
         else:
             config[feature] = st.column_config.NumberColumn(label, format="%.3f")
     st.dataframe(table, hide_index=True, width="stretch", column_config=config, key=f"{_KEY}interviewers_table")
@@ -622,21 +629,24 @@ def _review_tab(user: User, form: Questionnaire, check: QualityCheck, data: pd.D
                  status=t(f"review.status_{rows.at[iid, 'status']}", lang),
                  n="–" if count is None else int(count))
 
-    iid = st.selectbox(t("review.pick", lang), list(rows.index), format_func=line, key=f"{_KEY}interview")
+    iid = st.selectbox(t("review.pick", lang), list(rows.index), format_func=line, key=f"{_KEY}interview",
+                       placeholder=choose_placeholder(lang))
     if iid is None:
         return
     interview = get_store().get_interview(iid)
     row = rows.loc[iid]
     duration = (row["submitted_at"] - row["started_at"]).total_seconds()
-    st.write(t("review.details", lang, interviewer=row["interviewer"],
-               district=_district_names(lang).get(row["sample_district"], row["sample_district"]), psu=row["psu"],
+    # Interviewer-typed PSUs and stored texts are data: shown as literal text, never as Markdown.
+    st.write(t("review.details", lang, interviewer=md_text(row["interviewer"]),
+               district=md_text(_district_names(lang).get(row["sample_district"], row["sample_district"])),
+               psu=md_text(row["psu"]),
                started=row["started_at"].tz_convert(LOCAL_TIME).strftime("%Y-%m-%d %H:%M"),
                minutes=_minutes(duration)))
     st.write(t("review.current_status", lang, status=t(f"review.status_{interview.status}", lang)))
     if interview.void_reason:
-        st.caption(t("review.current_reason", lang, reason=_reason_words(interview.void_reason, lang)))
+        st.caption(t("review.current_reason", lang, reason=md_text(_reason_words(interview.void_reason, lang))))
     if iid in flags.index and flags.at[iid, "n_flags"] > 0:
-        st.warning(reasons(flags.loc[iid], check, form, lang))
+        st.warning(md_text(reasons(flags.loc[iid], check, form, lang)))
     elif iid in flags.index:
         st.caption(t("review.no_flags", lang))
     else:
@@ -653,7 +663,8 @@ def _review_tab(user: User, form: Questionnaire, check: QualityCheck, data: pd.D
     first_flag = next((name for name in FLAGS if iid in flags.index and flags.at[iid, name]), None)
     reason = st.selectbox(t("review.reason", lang), REASONS, index=None if first_flag is None else
                           REASONS.index(first_flag), format_func=lambda r: t(f"review_reasons.{r}", lang),
-                          disabled=decision == "approve", key=keys[1])
+                          disabled=decision == "approve", key=keys[1],
+                          placeholder=choose_placeholder(lang))
     comment = st.text_area(t("review.comment", lang), max_chars=1000, key=keys[2])
     if not st.button(t("review.submit", lang), type="primary", key=f"{_KEY}submit"):
         return

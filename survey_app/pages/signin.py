@@ -11,10 +11,14 @@ import streamlit as st
 from survey_app.auth import (
     AccountLockedError,
     AuthenticationError,
+    AuthError,
     InvalidAccountError,
     SetupError,
+    device_token,
+    error_text,
     get_accounts,
     oidc_config,
+    password_rule,
     pop_notice,
     start_session,
 )
@@ -32,16 +36,12 @@ register(
             "zh": "用户名或密码错误，或账户已停用。",
             "en": "Wrong user name or password, or the account is disabled.",
         },
-        "locked": {
-            "zh": "密码连续输错次数过多，账户暂时锁定。请稍后再试或联系管理员。",
-            "en": "Too many wrong passwords: the account is locked for a while. Try later or ask an administrator.",
-        },
         "oidc": {"zh": "使用单位统一身份登录", "en": "Sign in with your organisation account"},
         "setup_title": {"zh": "首次启动：创建管理员账户", "en": "First start: create the administrator account"},
         "setup_help": {
-            "zh": "系统还没有任何账户。请为负责本系统的管理员设置用户名和密码（至少 10 个字符）。",
-            "en": "There are no accounts yet. Choose the user name and password (at least 10 characters) "
-            "of the administrator responsible for this system.",
+            "zh": "系统还没有任何账户。请为负责本系统的管理员设置用户名和密码。",
+            "en": "There are no accounts yet. Choose the user name and password of the administrator "
+            "responsible for this system.",
         },
         "display_name": {"zh": "姓名", "en": "Full name"},
         "password_again": {"zh": "再次输入密码", "en": "Password again"},
@@ -79,11 +79,13 @@ def _sign_in(lang: str) -> None:
         submitted = st.form_submit_button(t("signin.submit", lang), type="primary", width="stretch")
     if submitted:
         try:
-            session = get_accounts().sign_in(username, password)
-        except AccountLockedError:
-            st.error(t("signin.locked", lang))
+            session = get_accounts().sign_in(username, password, device=device_token())
+        except AccountLockedError as exc:  # the same for unknown user names
+            st.error(error_text(exc, lang))
         except AuthenticationError:
             st.error(t("signin.wrong", lang))
+        except AuthError as exc:  # e.g. too many simultaneous sign-ins
+            st.error(error_text(exc, lang))
         else:
             start_session(session)
             st.rerun()
@@ -100,11 +102,13 @@ def _sign_in(lang: str) -> None:
 def _first_administrator(lang: str) -> None:
     st.header(t("signin.setup_title", lang))
     st.caption(t("signin.setup_help", lang))
+    st.caption(password_rule(lang))
     with st.form("setup"):
         username = st.text_input(t("signin.username", lang), key="setup_username")
         display_name = st.text_input(t("signin.display_name", lang), key="setup_display_name")
-        password = st.text_input(t("signin.password", lang), type="password", key="setup_password")
-        again = st.text_input(t("signin.password_again", lang), type="password", key="setup_again")
+        rule = password_rule(lang)
+        password = st.text_input(t("signin.password", lang), type="password", key="setup_password", help=rule)
+        again = st.text_input(t("signin.password_again", lang), type="password", key="setup_again", help=rule)
         submitted = st.form_submit_button(t("signin.create", lang), type="primary", width="stretch")
     if not submitted:
         return
@@ -118,7 +122,7 @@ def _first_administrator(lang: str) -> None:
         st.warning(t("signin.already", lang))
         return
     except InvalidAccountError as exc:
-        st.error(t("signin.invalid", lang, detail=exc))
+        st.error(t("signin.invalid", lang, detail=error_text(exc, lang)))
         return
     start_session(accounts.sign_in(username, password))
     st.rerun()

@@ -17,6 +17,7 @@ from analysis import CI_METHODS
 from analysis.errors import SurveyError
 from survey_app.auth import require_role
 from survey_app.charts import forest_plot, verdict_label, weight_histogram
+from survey_app.formatting import format_percent, percent_table
 from survey_app.i18n import current_language, register, t
 from survey_app.margins import (MARGIN_VARIABLES, MarginsError, PopulationMargins, margin_categories,
                                 margins_template, read_margins)
@@ -33,6 +34,7 @@ from survey_app.results import (
     get_margins_store,
     report,
     results_settings,
+    results_url,
     save_settings,
     show_chart,
     show_analysis_error,
@@ -40,8 +42,9 @@ from survey_app.results import (
     weight_summary,
 )
 from survey_app.store import default_url
-from survey_app.ui import error_boundary
+from survey_app.ui import SELECT_ALL, choose_placeholder, error_boundary, md_text, upload_help
 from survey_app.uploads import read_upload
+from survey_app.wording import design_summary
 
 register(
     "statistics",
@@ -113,15 +116,25 @@ register(
         "margins_demo": {"zh": "演示用边际（非官方数据）", "en": "Demonstration margins (not official)"},
         "margins_official": {"zh": "已上传边际", "en": "Uploaded margins"},
         "margins_source": {"zh": "来源：{source}", "en": "Source: {source}"},
+        # issue 13: the demo's stored source is English; the Chinese page describes it in Chinese
+        "margins_demo_source": {
+            "zh": "演示用边际，非官方数据：各区县总数取自南通市第七次全国人口普查公报第二号（2021-05-24，初步数据），"
+            "按 18 岁及以上占 87% 折算；性别、年龄段和城乡构成为假设比例，全市统一使用。",
+            "en": "Demonstration margins, not official: district totals from the Seventh National Population "
+            "Census bulletin No. 2 of Nantong (2021-05-24, preliminary), 87% of them aged 18 and over; the sex, "
+            "age and urban/rural shares are assumptions applied city-wide.",
+        },
+        # issue 13: a row with too few respondents shows words, not numbers that look like a result
+        "too_few_cell": {"zh": "样本过少：n = {n}，至少约需 {needed}", "en": "Too few: n = {n} of ~{needed} needed"},
         "margins_dates": {
             "zh": "数据时点 {reference}；保存于 {saved}",
             "en": "Reference date {reference}; saved {saved}",
         },
         "upload": {"zh": "上传人口边际", "en": "Upload population margins"},
         "upload_help": {
-            "zh": "CSV 或 Excel 文件，三列：variable（district、sex、age_group、urban_rural）、"
-            "category（代码或中英文名称）、"
-            "population（18 岁及以上常住人口）。每个变量须列出全部类别。可先下载模板填写。",
+            "zh": "CSV 或 Excel 文件，三列：`variable`（`district`、`sex`、`age_group`、`urban_rural`）、"
+            "`category`（代码或中英文名称）、"
+            "`population`（18 岁及以上常住人口）。每个变量须列出全部类别。可先下载模板填写。",
             "en": "A CSV or Excel file with three columns: variable (district, sex, age_group, urban_rural), category "
             "(code or Chinese/English name) and population (residents aged 18 and over). Give every category of a "
             "variable. Download the template to start.",
@@ -146,6 +159,11 @@ register(
         "share": {"zh": "比例", "en": "Share"},
         "methods": {"zh": "方法说明", "en": "Methods"},
         "methods_table": {"zh": "本次计算的设置", "en": "Settings of this computation"},
+        "methods_sheet": {
+            "zh": "本次计算的全部设置（各问卷的设计、权数、软件版本）写在 Excel 报告的“方法说明 Methods”工作表中（英文）。",
+            "en": "Every setting of this computation (each questionnaire's design, the weights, software versions) is "
+            "on the “方法说明 Methods” sheet of the Excel report.",
+        },
     },
 )
 
@@ -159,8 +177,8 @@ def render() -> None:
     lang = current_language()
     with error_boundary():
         st.header(t("statistics.title", lang))
-        url = default_url()
         frame = stored_responses(lang)
+        url = results_url()  # the demo database while the demonstration data are shown
         if frame is None:
             _margins_section(url, lang)
             return
@@ -223,23 +241,36 @@ def _settings_section(url: str, lang: str) -> None:
                      help=t("statistics.weighting_help", lang))
             if st.session_state[_WIDGETS["weighting"]] == "rake":
                 st.multiselect(t("statistics.rake_variables", lang), MARGIN_VARIABLES, key=_WIDGETS["rake_variables"],
-                               format_func=lambda v: t(f"statistics.var_{v}", lang), on_change=_settings_changed)
+                               format_func=lambda v: t(f"statistics.var_{v}", lang), on_change=_settings_changed,
+                               placeholder=choose_placeholder(lang, several=True), select_all=SELECT_ALL)
             if saved and st.session_state[_WIDGETS["weighting"]] != "design":
                 if st.session_state[_WIDGETS["margins_id"]] not in ids:  # e.g. saved by another session
                     st.session_state[_WIDGETS["margins_id"]] = ids[0]
                 names = {m.id: _margins_name(m, lang) for m in saved}
                 st.selectbox(t("statistics.margins_set", lang), ids, key=_WIDGETS["margins_id"],
-                             format_func=names.__getitem__, on_change=_settings_changed)
+                             format_func=names.__getitem__, on_change=_settings_changed,
+                             placeholder=choose_placeholder(lang))
         with right:
             st.selectbox(t("statistics.ci_method", lang), CI_METHODS, key=_WIDGETS["ci_method"],
-                         format_func=lambda m: t(f"statistics.method_{m}", lang), on_change=_settings_changed)
+                         format_func=lambda m: t(f"statistics.method_{m}", lang), on_change=_settings_changed,
+                         placeholder=choose_placeholder(lang))
             st.select_slider(t("statistics.level", lang), CONFIDENCE_LEVELS, key=_WIDGETS["level"],
-                             format_func=lambda x: f"{x:.0%}", on_change=_settings_changed)
+                             format_func=lambda x: format_percent(x, decimals=0), on_change=_settings_changed)
 
 
 def _margins_name(margins: PopulationMargins, lang: str) -> str:
     kind = t("statistics.margins_demo" if margins.demonstration else "statistics.margins_official", lang)
-    return f"#{margins.id} {kind} · {margins.reference_date.isoformat()} · {margins.source[:48]}"
+    name = f"#{margins.id} {kind} · {margins.reference_date.isoformat()}"
+    # the kind already says "demonstration"; its stored source is English
+    return name if margins.demonstration and lang != "en" else f"{name} · {margins.source[:48]}"
+
+
+def _source_shown(margins: PopulationMargins, lang: str) -> str:
+    """The source of ``margins`` as shown: as typed by whoever uploaded them; for the demonstration
+    margins, whose stored source is English, a description in ``lang``."""
+    if margins.demonstration and lang != "en":
+        return t("statistics.margins_demo_source", lang)
+    return margins.source
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -249,24 +280,61 @@ def _label(row: pd.Series, lang: str) -> str:
     return row["label_zh"] if lang == "zh" else row["label_en"]
 
 
+#: The estimate table's numbers after the verdict, in the order shown: a tablet shows the first
+#: ones without scrolling sideways.
+ESTIMATE_COLUMNS = ("estimate", "ci_low", "ci_high", "threshold", "se", "n", "n_eff", "deff", "df", "p_value")
+
+
+#: The numbers a row with too few respondents leaves blank: they would look like a result.
+#: Its ``n`` and ``threshold`` stay.
+WITHHELD_COLUMNS = ("estimate", "ci_low", "ci_high", "se", "df", "deff", "n_eff", "p_value")
+
+
+def verdicts_in_words(table: pd.DataFrame, lang: str) -> list[str]:
+    """The verdict of each row of a report table (the overview or a domain table) in ``lang``; a
+    row that :func:`analysis.targets.judge` marks ``too_few`` says so, with its n and the sample
+    needed."""
+    return [t("statistics.too_few_cell", lang, n=int(row["n"]), needed=f"{int(row['n_needed']):,}")
+            if _too_few(row) else verdict_label(row["verdict"], lang) for _, row in table.iterrows()]
+
+
+def _too_few(row: pd.Series) -> bool:
+    # as the charts: a category without respondents is "no data", not "too few"
+    return bool(row["too_few"]) and row["verdict"] != "no data"
+
+
+def _blank_too_few(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` without the :data:`WITHHELD_COLUMNS` numbers of the rows of ``table`` (same
+    order) that have too few respondents."""
+    few = [_too_few(row) for _, row in table.iterrows()]
+    columns = [c for c in WITHHELD_COLUMNS if c in shown.columns]
+    shown = shown.copy()
+    shown.loc[few, columns] = float("nan")
+    return shown
+
+
 def estimate_table(tables: ReportTables, lang: str) -> pd.DataFrame:
-    """The overview as the page shows it: one row per target, the report's numbers unrounded."""
+    """The overview as the page shows it: one row per target, its verdict, then the report's numbers
+    unrounded (:data:`ESTIMATE_COLUMNS`); a target with too few respondents has its verdict in
+    words and no estimates."""
     overview = tables.overview
     shown = pd.DataFrame({
         t("statistics.target", lang): [_label(row, lang) for _, row in overview.iterrows()],
-        "estimate": overview["estimate"], "se": overview["se"], "ci_low": overview["ci_low"],
-        "ci_high": overview["ci_high"], "threshold": overview["threshold"], "df": overview["df"],
-        "deff": overview["deff"], "n": overview["n"], "n_eff": overview["n_eff"],
-        "p_value": overview["p_value"],
-        t("statistics.verdict", lang): [verdict_label(v, lang) for v in overview["verdict"]],
+        t("statistics.verdict", lang): verdicts_in_words(overview, lang),
+        **{column: overview[column] for column in ESTIMATE_COLUMNS},
     })
-    return shown.reset_index(drop=True)
+    return _blank_too_few(shown.reset_index(drop=True), overview)
 
 
 def _estimates(tables: ReportTables, lang: str) -> None:
     st.subheader(t("statistics.estimates", lang), anchor=False)
-    st.dataframe(estimate_table(tables, lang), hide_index=True, width="stretch",
-                 column_config=_number_columns(lang))
+    # Every row shown (the default height shows ten), the target's name kept in view when scrolling sideways.
+    st.dataframe(estimate_table(tables, lang), hide_index=True, width="stretch", height="content",
+                 placeholder=t("estimates.missing", lang),
+                 column_config={**_number_columns(lang),
+                                t("statistics.target", lang): st.column_config.TextColumn(pinned=True),
+                                # wide enough for "too few respondents" in words
+                                t("statistics.verdict", lang): st.column_config.TextColumn(width="medium")})
 
 
 def _number_columns(lang: str) -> dict:
@@ -281,25 +349,32 @@ def _domains(tables: ReportTables, lang: str) -> None:
     overview = tables.overview
     # full width each: four chips do not fit half a tablet's width
     target_id = st.selectbox(t("statistics.target", lang), list(overview.index),
-                             format_func=lambda tid: _label(overview.loc[tid], lang), key="statistics_target")
+                             format_func=lambda tid: _label(overview.loc[tid], lang), key="statistics_target",
+                             placeholder=choose_placeholder(lang))
     chosen = st.multiselect(t("statistics.domains_pick", lang), DOMAIN_VARIABLES, key=_WIDGETS["domains"],
                             format_func=lambda v: t(f"statistics.var_{v}", lang), on_change=_settings_changed,
-                            help=t("statistics.domains_help", lang))
+                            help=t("statistics.domains_help", lang), placeholder=choose_placeholder(lang, several=True),
+                            select_all=SELECT_ALL)
     table = domain_table(tables, target_id, chosen, lang)
-    shown = table.drop(columns="domain").assign(verdict=[verdict_label(v, lang) for v in table["verdict"]])
-    st.dataframe(shown, hide_index=True, width="stretch",
+    shown = _blank_too_few(table.drop(columns=["domain", "too_few", "n_needed"]), table)
+    shown["verdict"] = verdicts_in_words(table, lang)
+    st.dataframe(shown, hide_index=True, width="stretch", height="content", placeholder=t("estimates.missing", lang),
                  column_config={**_number_columns(lang), "name": t("statistics.domain", lang),
                                 "variable": t("statistics.domain_variable", lang),
-                                "verdict": t("statistics.verdict", lang)})
-    if len(table) > 1:
-        row = overview.loc[target_id]
-        show_chart(forest_plot(table, label="name", threshold=row["threshold"], statistic=row["statistic"],
-                               lang=lang))
+                                "verdict": st.column_config.TextColumn(t("statistics.verdict", lang), width="medium")})
+    if len(table) < 2:
+        return
+    if all(_too_few(row) or row["verdict"] == "no data" for _, row in table.iterrows()):
+        st.caption(t("estimates.chart_too_few", lang))  # not an axis without a single mark
+        return
+    row = overview.loc[target_id]
+    show_chart(forest_plot(table, label="name", threshold=row["threshold"], statistic=row["statistic"], lang=lang))
 
 
 def domain_table(tables: ReportTables, target_id: str, variables, lang: str) -> pd.DataFrame:
     """The overall row and the rows of the chosen domain ``variables`` of one target: ``domain``
-    (the report's key), ``variable`` and ``name`` in ``lang``, the estimates and the verdict."""
+    (the report's key), ``variable`` and ``name`` in ``lang``, the estimates and the verdict, and
+    ``too_few`` and ``n_needed`` (:func:`analysis.targets.judge`), which the forest plot uses."""
     domains = tables.domains[target_id]
     part = domains.loc[domains["domain_variable"].isin(["overall", *variables])]
     return pd.DataFrame({
@@ -307,7 +382,8 @@ def domain_table(tables: ReportTables, target_id: str, variables, lang: str) -> 
         "variable": [t(f"statistics.var_{v}", lang) for v in part["domain_variable"]],
         "name": part["domain_zh" if lang == "zh" else "domain_en"],
         # the verdict first, so that a tablet shows it without scrolling sideways
-        **{c: part[c] for c in ("verdict", "estimate", "ci_low", "ci_high", "se", "df", "deff", "n", "n_eff")},
+        **{c: part[c] for c in ("verdict", "estimate", "ci_low", "ci_high", "se", "df", "deff", "n", "n_eff",
+                                "too_few", "n_needed")},
     }).reset_index(drop=True)
 
 
@@ -315,7 +391,8 @@ def _weights(used: ReportSettings, wave: str, lang: str) -> None:
     st.subheader(t("statistics.weights", lang), anchor=False)
     forms = current_questionnaires()
     qid = st.selectbox(t("statistics.weights_questionnaire", lang), list(forms),
-                       format_func=lambda q: forms[q].title.get(lang), key="statistics_weights_form")
+                       format_func=lambda q: forms[q].title.get(lang), key="statistics_weights_form",
+                       placeholder=choose_placeholder(lang))
     built = design(used, qid, wave=wave)
     if built is None:
         st.caption(t("statistics.weights_none", lang))
@@ -325,11 +402,11 @@ def _weights(used: ReportSettings, wave: str, lang: str) -> None:
     left.dataframe(
         pd.DataFrame({t("statistics.stat", lang): [t(f"statistics.w_{k}", lang) for k in summary],
                       t("statistics.value", lang): [_show_number(v) for v in summary.values()]}),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", placeholder=t("estimates.missing", lang),
     )
     with right:
         show_chart(weight_histogram(built.weights[built.weights > 0], lang=lang))
-        st.caption(built.describe())
+        st.caption(design_summary(built, lang))
 
 
 def _show_number(value: float) -> str:
@@ -353,13 +430,15 @@ def _margins_section(url: str, lang: str) -> None:
         st.download_button(t("statistics.template", lang), margins_template().to_csv(index=False).encode("utf-8-sig"),
                            file_name="population_margins_template.csv", mime="text/csv", key="margins_template")
         with st.form("margins_upload", clear_on_submit=False):
-            upload = st.file_uploader(t("statistics.file", lang), type=["csv", "xlsx"], key="margins_file")
+            upload = st.file_uploader(t("statistics.file", lang), type=["csv", "xlsx"], key="margins_file",
+                                      help=upload_help(lang))
             source = st.text_input(t("statistics.source", lang), key="margins_source")
             reference = st.date_input(t("statistics.reference_date", lang), value=date(2020, 11, 1),
                                       key="margins_reference")
             submitted = st.form_submit_button(t("statistics.save", lang), type="primary")
         if submitted:
-            _save_upload(url, upload, source, reference, lang)
+            # uploaded figures are real: they go to the real database, even while the demo is shown
+            _save_upload(default_url(), upload, source, reference, lang)
 
 
 def _save_upload(url: str, upload, source: str, reference: date, lang: str) -> None:
@@ -371,7 +450,9 @@ def _save_upload(url: str, upload, source: str, reference: date, lang: str) -> N
                                reference_date=reference)
     except MarginsError as exc:
         head, _, rest = str(exc).partition("\n")
-        st.error(head + ("\n\n" + "\n".join(f"- {line.strip()}" for line in rest.splitlines()) if rest else ""))
+        # the message quotes the file's cells: literal text, not Markdown
+        st.error(md_text(head) + ("\n\n" + "\n".join(f"- {md_text(line.strip())}" for line in rest.splitlines())
+                                  if rest else ""))
         return
     saved = get_margins_store(url).save(margins)
     save_settings(replace(current_settings(), margins_id=saved.id))
@@ -385,7 +466,7 @@ def _show_margins(margins: PopulationMargins, lang: str) -> None:
             st.badge(t("statistics.margins_demo", lang), color="orange", icon=":material/science:")
         else:
             st.badge(t("statistics.margins_official", lang), color="blue")
-        st.caption(t("statistics.margins_source", lang, source=margins.source))
+        st.caption(t("statistics.margins_source", lang, source=_source_shown(margins, lang)))
         saved = margins.uploaded_at.strftime("%Y-%m-%d %H:%M UTC") if margins.uploaded_at else "–"
         st.caption(t("statistics.margins_dates", lang, reference=margins.reference_date.isoformat(), saved=saved))
         labels = {(v, code): (zh if lang == "zh" else en)
@@ -394,11 +475,11 @@ def _show_margins(margins: PopulationMargins, lang: str) -> None:
         frame["category"] = [labels[(v, c)] for v, c in zip(frame["variable"], frame["category"])]
         frame["variable"] = [t(f"statistics.var_{v}", lang) for v in frame["variable"]]
         st.dataframe(
-            frame.rename(columns={column: t(f"statistics.{column}", lang)
-                                  for column in ("variable", "category", "population", "share")}),
-            hide_index=True, width="stretch", height=260,
-            column_config={t("statistics.population", lang): st.column_config.NumberColumn(format="localized"),
-                           t("statistics.share", lang): st.column_config.NumberColumn(format="percent")},
+            percent_table(frame.rename(columns={column: t(f"statistics.{column}", lang)
+                                                for column in ("variable", "category", "population", "share")}),
+                          [t("statistics.share", lang)]),
+            hide_index=True, width="stretch", height=260, placeholder=t("estimates.missing", lang),
+            column_config={t("statistics.population", lang): st.column_config.NumberColumn(format="localized")},
         )
 
 
@@ -457,9 +538,13 @@ def _methods(used: ReportSettings, lang: str, tables: ReportTables | None) -> No
     for formula in _FORMULAS:
         st.latex(formula)
     st.markdown(_METHODS_TAIL_ZH if lang == "zh" else _METHODS_TAIL_EN)
-    if tables is not None:
-        with st.expander(t("statistics.methods_table", lang)):
-            st.dataframe(tables.methods, hide_index=True, width="stretch")
+    if tables is None:
+        return
+    with st.expander(t("statistics.methods_table", lang)):
+        if lang == "en":
+            st.dataframe(tables.methods, hide_index=True, width="stretch", placeholder=t("estimates.missing", lang))
+        else:  # the workbook's methods sheet is written in English: named, not shown inside the Chinese page
+            st.caption(t("statistics.methods_sheet", lang))
 
 
 if __name__ == "__main__":

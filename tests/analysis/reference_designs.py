@@ -15,7 +15,7 @@ from analysis import ReplicateDesign, SurveyDesign
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 REFERENCE_DIR = PROJECT_ROOT / "tests" / "reference"
-API_DIR = PROJECT_ROOT.parent / "shared" / "reference" / "api"
+API_DIR = PROJECT_ROOT / "tests" / "reference" / "api"
 
 POP_STYPE = {"E": 4421, "H": 755, "M": 1018}
 SEX_POP = {"男": 3900000, "女": 3826635}

@@ -9,15 +9,11 @@ from hypothesis import strategies as st
 from scipy import optimize
 
 from analysis.sampling import ALLOCATION_METHODS, Allocation, SamplingError, allocate
-from tests.conftest import SHARED_DIR
-
-CENSUS = SHARED_DIR / "reference" / "nantong" / "census_2020_districts.csv"
+from survey_app.margins import CENSUS_FILE as CENSUS
 
 
 @pytest.fixture
 def districts() -> pd.DataFrame:
-    if not CENSUS.is_file():
-        pytest.skip(f"reference data {CENSUS} is not present")
     return pd.read_csv(CENSUS)
 
 

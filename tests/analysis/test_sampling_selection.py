@@ -20,10 +20,10 @@ from analysis.sampling import (
     select_psus,
     systematic_sample,
 )
-from tests.conftest import SHARED_DIR
+from tests.conftest import REFERENCE_DIR
 
 REFERENCE = Path(__file__).parent.parent / "reference" / "sampling_inclusion_probabilities.csv"
-APIPOP = SHARED_DIR / "reference" / "api" / "apipop.csv"
+APIPOP = REFERENCE_DIR / "api" / "apipop.csv"
 
 
 def make_frame(rng: np.random.Generator, districts: dict[str, int]) -> pd.DataFrame:
@@ -63,7 +63,6 @@ def test_select_psus_first_stage_matches_r_sampling() -> None:
     assert table["certainty"].sum() == (reference["pik"] >= 1).sum()
 
 
-@pytest.mark.skipif(not APIPOP.is_file(), reason="shared reference data is not present")
 def test_reference_frame_is_the_santa_clara_schools() -> None:
     # Guards the stored R output against a changed API population file.
     pop = pd.read_csv(APIPOP, dtype={"cds": str})
@@ -222,19 +221,18 @@ def test_read_frame_csv_excel_and_encodings(tmp_path: Path) -> None:
     frame.to_csv(utf8, index=False, encoding="utf-8-sig")
     gbk = tmp_path / "frame_gbk.csv"
     frame.to_csv(gbk, index=False, encoding="gb18030")
-    excel = tmp_path / "frame.xlsx"
-    frame.to_excel(excel, index=False)
-    for path in (utf8, gbk, excel):
+    # An Excel sheet arrives as a table (the app reads workbooks with survey_app.uploads.read_workbook).
+    for path in (utf8, gbk, frame.copy()):
         read = read_frame(path)
         assert read.index.tolist() == [2, 3, 4]  # spreadsheet row numbers
         checked = check_frame(read, district="区县", psu="社区编码", psu_name="社区名称", size="户数")
         assert checked["psu"].tolist() == ["001", "002", "001"]  # leading zeros kept
         assert checked["size"].tolist() == [1200.0, 800.0, 450.0]
-    with open(excel, "rb") as handle:
-        assert read_frame(handle, filename="upload.xlsx").shape == (3, 4)
+    with open(utf8, "rb") as handle:
+        assert read_frame(handle, filename="upload.csv").shape == (3, 4)
     with pytest.raises(ValueError, match=r"'\.pdf'.*'\.csv'"):
         read_frame(b"x", filename="frame.pdf")
-    with pytest.raises(SamplingError, match="cannot read the sampling frame 'frame.xlsx'"):
+    with pytest.raises(SamplingError, match="'frame.xlsx' is an Excel workbook: read it with survey_app.uploads"):
         read_frame(b"PK\x03\x04 not a workbook", filename="frame.xlsx")
 
 

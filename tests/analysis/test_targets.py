@@ -15,14 +15,20 @@ from scipy.special import expit, logit
 
 from analysis import OVERALL, SurveyDesign
 from analysis.targets import (
+    HINTS,
     INTERVAL_METHODS,
+    MIN_EFFECTIVE_N,
+    PRACTICAL_EXTRA,
     VERDICT_COLUMNS,
     Target,
     TargetError,
     assess_target,
     extra_interviews,
+    hint_of,
     judge,
     nchs_flags,
+    nchs_reasons,
+    sample_needed,
     one_sided_p_value,
     verdict_of,
 )
@@ -165,6 +171,12 @@ def test_extra_interviews_for_asymmetric_intervals_shrinks_the_logit_distance(me
                              ci_method=method)
     factor = (logit(0.9) - logit(0.85)) / (logit(0.9) - logit(0.8))
     assert extra == math.ceil(100 * (1 / factor**2 - 1))
+
+
+def test_extra_interviews_returns_at_once_when_the_estimate_is_the_threshold_to_rounding():
+    # 4 of 5 is 0.7999999999999999 after weighting: it used to loop for ever adding one interview
+    assert extra_interviews(0.7999999999999999, se=0.16, df=1.0, level=0.95, ci_low=1.2128863845315446e-05,
+                            ci_high=0.99999924193739, n=5, threshold=0.8, ci_method="logit") is None
 
 
 def test_extra_interviews_when_none_are_needed_or_none_would_do():
@@ -339,3 +351,111 @@ def test_assessment_agrees_with_r_survey(rng, tmp_path: Path):
                                    reference[column].to_numpy(dtype=float), rtol=1e-6, err_msg=column)
     for key, row in reference.iterrows():
         assert table.loc[key, "verdict"] == verdict_of(ci_low=row["ci_low"], ci_high=row["ci_high"], threshold=0.85)
+
+
+# -- small samples and the hint of a verdict (issue 13) ---------------------------------------------
+
+def elderly_care(n: int = 25, interviews: int = 308, successes: int = 17) -> pd.DataFrame:
+    """A design like the demo's elderly-care target: ``n`` users of elderly care among
+    ``interviews`` households (the others are outside the denominator), 68% satisfied."""
+    y = np.full(interviews, np.nan)
+    y[:n] = 0.0
+    y[:successes] = 1.0
+    return pd.DataFrame({"y": y, "psu": np.arange(interviews) % 40, "district": np.arange(interviews) % 8})
+
+
+@pytest.mark.parametrize(("n", "deff", "needed"), [
+    (1, np.nan, 30), (2, np.nan, 30), (25, 1.01, 30),   # the design effect of so few is not used
+    (29, 3.0, 30), (30, 1.0, 30), (40, 1.5, 45), (200, 1.5, 45), (300, 0.8, 30), (50, 1.1, 33),
+])
+def test_sample_needed_is_the_nchs_minimum_effective_sample(n, deff, needed):
+    assert sample_needed(n, deff) == needed
+    assert sample_needed(n, deff, min_effective_n=10) == (10 if n < 10 else math.ceil(round(10 * max(
+        deff if np.isfinite(deff) else 1, 1), 9)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 2000), deff=st.one_of(st.just(math.nan), st.floats(0.2, 8)))
+def test_too_few_is_the_nchs_effective_sample_criterion_from_the_minimum_on(n, deff):
+    """From 30 respondents on, "too few" is exactly the NCHS flag of the effective sample size;
+    below 30 every result is too few."""
+    too_few = n < sample_needed(n, deff)
+    flagged = any(code == "effective n" for code, _ in nchs_reasons(0.5, n=n, deff=deff, df=40, ci_low=0.45,
+                                                                     ci_high=0.55))
+    assert too_few == (flagged or n < MIN_EFFECTIVE_N)
+    if n < MIN_EFFECTIVE_N:
+        assert too_few and flagged
+
+
+def test_minimum_sample_option_is_checked():
+    with pytest.raises(TargetError, match="min_effective_n"):
+        sample_needed(10, 1.0, min_effective_n=0)
+    with pytest.raises(TargetError, match="unknown verdict"):
+        hint_of("passed", estimate=0.9, threshold=0.8, too_few=False, extra=None, interviews=10)
+
+
+def test_one_or_two_respondents_are_too_few_for_an_estimate():
+    estimates = pd.DataFrame({"estimate": [1.0, 1.0, 0.5], "se": [np.nan, 0.0, 0.5], "ci_low": [np.nan, np.nan, 0.01],
+                              "ci_high": [np.nan, np.nan, 0.99], "df": [0, 1, 1], "n": [1, 2, 2],
+                              "deff": [np.nan, np.nan, 1.0]}, index=pd.Index(["all", "a", "b"]))
+    table = judge(estimates, threshold=0.8, ci_method="logit", level=LEVEL)
+    assert table["too_few"].tolist() == [True, True, True]
+    assert table["n_needed"].tolist() == [30, 30, 30]
+    assert table["hint"].tolist() == ["too few"] * 3
+    assert table["reliability_reasons"].iloc[0][0] == ("effective n", 1.0)
+
+
+def test_the_elderly_care_case_leans_toward_not_met_instead_of_sitting_on_the_target():
+    """68% against 80% from 25 users among 308 households: 12 points below, 1.3 SE. The further
+    interviews (321) are about as many as so far, so the hint is "toward not met" - the old rule
+    compared them with the 25 respondents and called the estimate "almost equal to the target"."""
+    design = SurveyDesign(elderly_care(), psu="psu", strata="district", nest=True)
+    target = make_target(0.80)
+    table = assess_target(design, "y", target=target, min_effective_n=20).to_frame()
+    row = table.loc[OVERALL]
+    assert row["estimate"] == pytest.approx(0.68) and row["n"] == 25 and row["interviews"] == 308
+    assert row["verdict"] == "inconclusive" and not row["too_few"]
+    assert row["distance_se"] == pytest.approx((0.68 - 0.80) / row["se"])
+    assert -2 < row["distance_se"] < -1
+    extra = int(row["extra_interviews"])
+    assert 25 * PRACTICAL_EXTRA < extra <= PRACTICAL_EXTRA * 308   # respondents vs interviews
+    assert row["hint"] == "toward not met"
+    # with the default minimum (the NCHS 30) the same 25 respondents are too few for an estimate
+    default = assess_target(design, "y", target=target).to_frame().loc[OVERALL]
+    assert default["too_few"] and default["n_needed"] == 30 and default["hint"] == "too few"
+
+
+@pytest.mark.parametrize(("estimate", "extra", "expected"), [
+    (0.79, 11451, "on threshold"),     # 11,451 more than 308 interviews: impractical
+    (0.79, 1540, "toward not met"),    # exactly five times the interviews so far
+    (0.79, 1541, "on threshold"),
+    (0.81, 300, "toward met"),
+    (0.80, None, "on threshold"),      # estimate on the threshold: no number settles it
+])
+def test_hint_of_an_inconclusive_verdict(estimate, extra, expected):
+    assert hint_of("inconclusive", estimate=estimate, threshold=0.8, too_few=False, extra=extra,
+                   interviews=308) == expected
+    assert hint_of("inconclusive", estimate=estimate, threshold=0.8, too_few=True, extra=extra,
+                   interviews=308) == "too few"
+
+
+def test_every_judged_row_has_a_known_hint_that_matches_its_verdict(rng):
+    data = stratified_sample(rng, n_strata=4, psus=3, per_psu=6)
+    design = SurveyDesign(data, strata="district", psu="psu", nest=True)
+    table = assess_target(design, "y", target=make_target(), by="district").to_frame()
+    assert set(table["hint"]) <= set(HINTS)
+    for _, row in table.iterrows():
+        if row["too_few"]:
+            assert row["hint"] == "too few" and row["n"] < row["n_needed"]
+        elif row["verdict"] == "inconclusive":
+            assert row["hint"] in ("toward met", "toward not met", "on threshold")
+        else:
+            assert row["hint"] == row["verdict"]
+
+
+def test_the_text_summary_words_a_result_below_the_minimum_sample():
+    """The command line (report summaries) says "too few" with n and the sample needed, no numbers."""
+    design = SurveyDesign(elderly_care(), psu="psu", strata="district", nest=True)
+    text = assess_target(design, "y", target=make_target(0.80)).summary()
+    assert "overall: too few respondents for an estimate: n = 25 of the ~30 needed" in text
+    assert "68.0%" not in text

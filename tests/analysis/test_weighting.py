@@ -159,3 +159,25 @@ def test_nonresponse_indicator_must_be_binary(dnt):
     with pytest.raises(WeightingError) as info:
         dnt.adjust_nonresponse("score")
     assert info.value.argument == "responded"
+
+
+def test_calibration_works_on_arrays_and_returns_its_step(dnt, nantong):
+    """weighting takes weights and codes (no design) and returns the new weights with the
+    public calibration step the design keeps for its standard errors."""
+    from analysis.weighting import CalibrationStep, poststratification, raking
+
+    w = nantong["weight"].to_numpy(dtype=float)
+    codes, labels = pd.factorize(nantong["age_group"], sort=True)
+    new_w, step = poststratification(w, [("age_group", codes, pd.Index(labels))], AGE_POP)
+    assert isinstance(step, CalibrationStep) and step.kind == "poststratify"
+    ps = dnt.poststratify("age_group", AGE_POP)
+    assert np.array_equal(new_w, ps.weights.to_numpy())
+    assert ps.calibration[-1].label == step.label == "post-stratified on age_group"
+    sex, sex_labels = pd.factorize(nantong["sex"], sort=True)
+    raked_w, rake_step, sweeps = raking(
+        w, [("sex", sex, pd.Index(sex_labels)), ("age_group", codes, pd.Index(labels))],
+        {"sex": SEX_POP, "age_group": AGE_POP})
+    raked = dnt.rake({"sex": SEX_POP, "age_group": AGE_POP})
+    assert np.allclose(raked_w, raked.weights.to_numpy(), rtol=1e-13, atol=0)
+    assert rake_step.kind == "raking" and sweeps >= 1 and raked.calibrated
+    assert w.flags.writeable                      # the caller's array is left alone

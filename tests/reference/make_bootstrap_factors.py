@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis import SurveyDesign  # noqa: E402
 
-API = ROOT.parent / "shared" / "reference" / "api"
+API = HERE / "api"
 REPLICATES = 100
 SEEDS = {"apistrat": 11, "nantong": 12}
 

@@ -2,12 +2,12 @@
 # probabilities of PPS selection with certainty units, from R's `sampling` package
 # (Tillé & Matei; Debian r-cran-sampling 2.9-2), independent of analysis/sampling.
 #
-# Frame: the Santa Clara schools of the API population (shared/reference/api/apipop.csv)
+# Frame: the Santa Clara schools of the API population (tests/reference/api/apipop.csv)
 # with a known enrolment; strata = school type, measure of size = enrolment; the PSUs
 # requested per stratum give certainty units in every stratum (six among the high schools).
 #
 # Regenerate from the project root:
-#   Rscript tests/reference/sampling_inclusion_probabilities.R ../shared/reference/api/apipop.csv \
+#   Rscript tests/reference/sampling_inclusion_probabilities.R tests/reference/api/apipop.csv \
 #     > tests/reference/sampling_inclusion_probabilities.csv
 suppressPackageStartupMessages(library(sampling))
 args <- commandArgs(trailingOnly = TRUE)

@@ -16,6 +16,7 @@ from survey_app import interview_flow
 from survey_app.assignments import AssignmentStore, with_design_weights
 from survey_app.i18n import t
 from survey_app.store import ResponseStore
+from survey_app.ui import md_text
 from tests.survey_app.interview_driver import (
     answer,
     assert_clean,
@@ -324,6 +325,70 @@ def test_a_wave_without_assignments_keeps_the_typed_psu(store):
     assert (store.get_interview(iid).wave, store.get_interview(iid).psu) == ("2025", "村 3")
 
 
+def start_form(at) -> tuple[str | None, str | None, str | None, str]:
+    """Questionnaire, district, PSU and wave the start form shows (free entry of the PSU)."""
+    return (at.radio(key="_start_questionnaire").value, at.radio(key="_start_district").value,
+            at.text_input(key="_start_psu").value, at.text_input(key="_start_wave").value)
+
+
+def test_start_form_keeps_the_settings_after_pause(store):
+    # Another wave has field assignments: the wave typed in this session still stands after the pause.
+    AssignmentStore(store.url).save(ASSIGNED, wave=WAVE)
+    at = open_app()
+    at.text_input(key="_start_wave").input("2025").run()
+    iid = start_interview(at, "telecom_users", district="qidong", psu="启东 4 村")
+    answer(at, FORMS["telecom_users"], iid, FORMS["telecom_users"].question("consent"), "yes")
+    press(at, "nav_pause")
+    assert "interview" not in at.query_params
+    assert start_form(at) == ("telecom_users", "qidong", "启东 4 村", "2025")
+    # The next interview starts from them without typing anything.
+    press(at, "start")
+    second = store.get_interview(at.query_params["interview"])
+    assert second.id != iid
+    assert (second.questionnaire_id, second.district, second.psu, second.wave) == (
+        "telecom_users", "qidong", "启东 4 村", "2025",
+    )
+
+
+def test_start_form_keeps_the_settings_after_changing_settings(store, rng):
+    form_id = "salt_consumers"
+    at = open_app()
+    iid = start_interview(at, form_id, district="haian", psu="海安 12")
+    complete_interview(at, store, FORMS[form_id], iid, rng)
+    press(at, "to_start")  # "更改访问设置" on the end screen
+    assert "interview" not in at.query_params
+    assert start_form(at)[:3] == (form_id, "haian", "海安 12")
+    # The interviewer changes the PSU only; the district stays.
+    at.text_input(key="_start_psu").input("海安 13").run()
+    press(at, "start")
+    new = store.get_interview(at.query_params["interview"])
+    assert (new.district, new.psu) == ("haian", "海安 13")
+
+
+def test_start_form_settings_survive_a_reload_and_stay_the_interviewers_own(store):
+    at = open_app(interviewer="C03")
+    start_interview(at, "consumer_environment", district="rudong", psu="如东 2 村")
+    del at  # a reload: the session is gone, the store remains
+
+    again = open_app(interviewer="C03")
+    assert start_form(again)[:3] == ("consumer_environment", "rudong", "如东 2 村")
+    other = open_app(interviewer="D04")  # nothing of C03's for another interviewer
+    assert start_form(other)[1:3] == (None, "")
+
+
+def test_start_form_keeps_the_assigned_district_and_psu(store):
+    AssignmentStore(store.url).save(ASSIGNED, wave=WAVE)
+    at = open_app()
+    at.radio(key="_start_questionnaire").set_value("salt_consumers").run()
+    at.radio(key=f"_start_assigned_district_{WAVE}").set_value("haimen").run()
+    at.radio(key=f"_start_assigned_psu_{WAVE}_haimen").set_value("320684007").run()
+    press(at, "start")
+    press(at, "nav_pause")
+    assert at.text_input(key="_start_wave").value == WAVE
+    assert at.radio(key=f"_start_assigned_district_{WAVE}").value == "haimen"
+    assert at.radio(key=f"_start_assigned_psu_{WAVE}_haimen").value == "320684007"
+
+
 def test_paused_drafts_are_listed_and_resumed(store):
     form_id = "consumer_environment"
     form = FORMS[form_id]
@@ -382,7 +447,7 @@ def test_questions_follow_the_language(store):
 def test_unknown_interview_in_the_url(store):
     for bad in ("00000000-0000-4000-8000-000000000000", "not-a-uuid"):
         at = open_app(interview=bad, lang="en")
-        assert texts(at, "warning") == [t("interview.not_found", "en", id=bad)]
+        assert texts(at, "warning") == [t("interview.not_found", "en", id=md_text(bad))]  # the URL's text, escaped
         press(at, "to_start")
         assert "interview" not in at.query_params
 

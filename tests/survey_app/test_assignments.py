@@ -221,7 +221,9 @@ def test_numbers_read_back_from_a_download_are_accepted(rng) -> None:
 @st.composite
 def assignment_lists(draw) -> pd.DataFrame:
     """Any valid list: unique (district, psu) with text ids, probabilities in (0, 1], whole counts."""
-    ids = st.text(alphabet="0123456789ABC社区村-_ ", min_size=1, max_size=12).map(str.strip).filter(bool)
+    # PSU ids start with a letter or digit (survey_app.field_values: never a formula or markup).
+    ids = st.text(alphabet="0123456789ABC社区村-_ ", min_size=1, max_size=12).map(str.strip).filter(
+        lambda text: text[:1].isalnum())
     keys = draw(st.lists(st.tuples(st.sampled_from(DISTRICTS), ids), min_size=1, max_size=12, unique=True))
     probability = st.floats(min_value=1e-6, max_value=1.0)
     pi_psu = [draw(probability) for _ in keys]

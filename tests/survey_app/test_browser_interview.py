@@ -4,8 +4,8 @@ Starts ``streamlit run`` on a free localhost port with its own SQLite database h
 assignments, takes the ``campaign_awareness`` interview in an assigned community (picked
 from the list, not typed) on a 768x1024 portrait tablet (with a refresh in the
 middle and a second, 1280x800 landscape session resuming the same interview in English),
-and checks the store holds it exactly once, as answered. Every new browser session (also
-after the refresh) signs in as interviewer T01 first. Screenshots of each size are
+and checks the store holds it exactly once, as answered. Every new browser session signs in
+as interviewer T01 first; a refresh stays signed in. Screenshots of each size are
 written to the test's temporary directory.
 """
 from __future__ import annotations
@@ -222,8 +222,7 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             pick(tablet, "age_group", "35_49")
             snap(tablet, shots / "portrait_respondent.png")
 
-            tablet.reload()  # a refresh: the session is gone, the URL and the store remain
-            sign_in(tablet)
+            tablet.reload()  # a refresh: still signed in (session cookie), the URL and the store remain
             on_screen(tablet, "respondent")
             assert selected(tablet, "sex") == choice("sex", "female")
             # Waits: after signing in, the page is drawn by a second run.
@@ -270,7 +269,6 @@ def test_one_interview_through_the_real_page(server, tmp_path):
             tablet.get_by_text(t("interview.done_title", "zh")).wait_for()
             snap(tablet, shots / "portrait_end.png")
             tablet.reload()  # a refresh after Submit shows the end screen and stores nothing new
-            sign_in(tablet)
             tablet.get_by_text(t("interview.done_title", "zh")).wait_for()
 
             wide = browser.new_page(viewport=LANDSCAPE)
@@ -308,3 +306,71 @@ def test_one_interview_through_the_real_page(server, tmp_path):
         "portrait_effects.png",
         "portrait_end.png", "portrait_respondent.png", "portrait_signin.png", "portrait_start.png",
     ]
+
+
+def main_scroll(page) -> float:
+    """How far the page is scrolled (Streamlit scrolls its main section, not the window)."""
+    return page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
+
+
+def in_view(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"]
+
+
+def test_resume_and_next_open_the_screen_at_its_top(server):
+    chromium = require_program("chromium", candidates=("/usr/bin/chromium",))
+    from playwright.sync_api import sync_playwright
+
+    base, db_url = server
+    accounts = Accounts(db_url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    admin = accounts.create_first_administrator("chief", "correct horse battery")
+    accounts.create_user(admin, "T01", PASSWORD, ["interviewer"])
+    accounts.close()
+    # Enough drafts that the list reaches below the screen; the oldest is listed last.
+    store = ResponseStore(db_url)
+    drafts = []
+    for number in range(4):
+        iid = store.start_interview(FORM.id, FORM.version, interviewer="T01", district="haimen",
+                                    psu=f"海门 {number} 村", wave=WAVE)
+        store.save_answers(iid, {"consent": "yes", "district": "haimen"})
+        store.set_page(iid, FORM.groups.index(FORM.group("respondent")))
+        drafts.append(iid)
+        time.sleep(0.01)  # distinct change times, so the list's order is known
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            tablet = browser.new_page(viewport=PORTRAIT)
+            tablet.set_default_timeout(ACTION_TIMEOUT)
+            tablet.goto(base)
+            sign_in(tablet)
+            tablet.get_by_role("heading", name=t("interview.start_title", "zh")).wait_for()
+            idle(tablet)
+            resume = tablet.locator(f".st-key-resume_{drafts[0]} button")
+            resume.scroll_into_view_if_needed()
+            assert main_scroll(tablet) > 200  # the drafts list is below the start form
+            resume.click()
+            idle(tablet)
+            on_screen(tablet, "respondent")
+            title = tablet.get_by_text(FORM.title.zh, exact=True)
+            progress = tablet.locator('[data-testid="stProgress"]')
+            assert main_scroll(tablet) == 0
+            assert in_view(tablet, title) and in_view(tablet, progress)
+
+            # Answering keeps the place on the screen; Next at its foot opens the next one at its top.
+            pick(tablet, "urban_rural", "urban")
+            pick(tablet, "sex", "female")
+            type_into(tablet, "age", "45")
+            next_button = tablet.get_by_role("button", name=t("interview.next", "zh"), exact=True)
+            next_button.scroll_into_view_if_needed()
+            scrolled = main_scroll(tablet)
+            assert scrolled > 200
+            pick(tablet, "age_group", "35_49")
+            assert main_scroll(tablet) == scrolled
+            next_button.click()
+            idle(tablet)
+            on_screen(tablet, "awareness")
+            assert main_scroll(tablet) == 0
+            assert in_view(tablet, title) and in_view(tablet, progress)
+        finally:
+            browser.close()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from survey_app.charts import (
     VERDICT_COLORS,
     ChartError,
+    axis_ticks,
     forest_plot,
     frequency_chart,
     target_chart,
@@ -76,7 +77,8 @@ def test_target_chart_draws_the_interval_point_and_threshold():
     assert 0 <= low < 0.84 and 0.90 < high <= 1
 
 
-def altair_target_chart(row: dict, threshold: float, domain: list[float], fmt: str, lang: str) -> dict:
+def altair_target_chart(row: dict, threshold: float, domain: list[float], fmt: str, lang: str,
+                        ticks: tuple[list[float], str]) -> dict:
     """The same chart built with Altair, as an independent reference of the hand-written spec."""
     data = pd.DataFrame([row])
     tooltip = [alt.Tooltip("estimate:Q", title=t("charts.estimate", lang), format=fmt),
@@ -85,7 +87,7 @@ def altair_target_chart(row: dict, threshold: float, domain: list[float], fmt: s
                alt.Tooltip("verdict_text:N", title=t("charts.verdict", lang)),
                alt.Tooltip("n:Q", title=t("charts.n", lang))]
     scale = alt.Scale(domain=domain, zero=False, nice=False)
-    axis = alt.Axis(format=fmt.replace(".1", ".0"), tickCount=6, title=None)
+    axis = alt.Axis(format=ticks[1], values=ticks[0], title=None)
     color = alt.Color("verdict_text:N", title=t("charts.verdict", lang), legend=None, scale=alt.Scale(
         domain=[verdict_label(v, lang) for v in VERDICT_COLORS], range=list(VERDICT_COLORS.values())))
     y = alt.Y("row:N", axis=None, title=None)
@@ -124,7 +126,8 @@ def test_target_chart_is_the_spec_altair_writes(values, statistic, lang):
     row = {"estimate": estimate, "ci_low": low, "ci_high": high, "verdict": verdict, "n": n,
            "verdict_text": verdict_label(verdict, lang), "row": ""}
     domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
-    reference = altair_target_chart(row, threshold, domain, ".1%" if statistic == "proportion" else ".1f", lang)
+    reference = altair_target_chart(row, threshold, domain, ".1%" if statistic == "proportion" else ".1f", lang,
+                                    axis_ticks(statistic, domain))
     assert inline_data(spec) == inline_data(reference)
 
 
@@ -146,7 +149,7 @@ def test_mean_charts_use_the_units_of_the_question():
     spec = target_chart(83.2, 81.0, 85.4, threshold=80, verdict="met", n=300, statistic="mean")
     low, high = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     assert low < 80 and high > 85.4 and high < 100
-    assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == ".0f"
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == ".0f"  # ticks a point apart
     with pytest.raises(ChartError, match="statistic='median'"):
         target_chart(1, 0, 2, threshold=1, verdict="met", n=1, statistic="median")
 
@@ -202,3 +205,66 @@ def test_weight_histogram_bins_every_weight(rng):
     assert chart.to_dict()["encoding"]["x"]["bin"] == {"maxbins": 30}
     with pytest.raises(ChartError, match="finite"):
         weight_histogram(pd.Series([1.0, np.nan]))
+
+
+# -- one or two interviews (issue 13) ----------------------------------------------------------------
+
+def tick_labels(statistic: str, domain: list[float]) -> list[str]:
+    values, fmt = axis_ticks(statistic, domain)
+    spec = fmt[1:]  # d3's ".1%" is Python's ".1%"; ".0f" likewise
+    return [format(v, spec) for v in values]
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.floats(0.0, 1.0), width=st.floats(1e-6, 1.0), statistic=st.sampled_from(["proportion", "mean"]))
+def test_axis_ticks_never_repeat_a_label(low, width, statistic):
+    scale = 1.0 if statistic == "proportion" else 100.0
+    domain = [low * scale, (low + width) * scale]
+    values, _ = axis_ticks(statistic, domain)
+    labels = tick_labels(statistic, domain)
+    assert 2 <= len(values) <= 6
+    assert len(set(labels)) == len(labels), labels
+    assert all(domain[0] - 1e-9 <= v <= domain[1] + 1e-9 for v in values)
+
+
+@pytest.mark.parametrize(("estimate", "low", "high"), [
+    (1.0, float("nan"), float("nan")),   # one interview: 100%, no interval
+    (1.0, 0.2, 1.0),                     # two interviews
+    (0.5, float("nan"), float("nan")),
+])
+def test_target_chart_of_one_or_two_interviews_draws_the_point_on_distinct_ticks(estimate, low, high):
+    spec = target_chart(estimate, low, high, threshold=0.8, verdict="inconclusive", n=1, lang="zh")
+    axis_low, axis_high = spec["layer"][1]["encoding"]["x"]["scale"]["domain"]
+    assert axis_low <= estimate <= axis_high      # the point is inside the axis, so it is drawn
+    assert layer_data(spec)[1][0]["estimate"] == estimate
+    axis = spec["layer"][0]["encoding"]["x"]["axis"]
+    labels = [format(v, axis["format"][1:]) for v in axis["values"]]
+    assert len(labels) >= 2 and len(set(labels)) == len(labels), labels
+
+
+def test_forest_and_trend_axes_have_distinct_ticks_with_a_single_respondent():
+    frame = pd.DataFrame({"name": ["全市", "崇川区"], "estimate": [1.0, 1.0], "ci_low": [np.nan, np.nan],
+                          "ci_high": [np.nan, np.nan], "verdict": ["inconclusive"] * 2, "n": [1, 1]})
+    forest = forest_plot(frame, label="name", threshold=0.8, lang="zh").to_dict()
+    trend = trend_chart(frame.rename(columns={"name": "wave"}), threshold=0.8, lang="zh").to_dict()
+    for axis, domain in [(forest["layer"][1]["encoding"]["x"]["axis"], forest["layer"][1]["encoding"]["x"]["scale"]),
+                         (trend["layer"][2]["encoding"]["y"]["axis"], trend["layer"][2]["encoding"]["y"]["scale"])]:
+        labels = [format(v, axis["format"][1:]) for v in axis["values"]]
+        assert len(set(labels)) == len(labels) >= 2
+        assert domain["domain"][0] <= 1.0 <= domain["domain"][1]
+
+
+def test_forest_plot_draws_no_mark_for_too_few_respondents_and_says_so(rng):
+    frame = domain_frame(rng, 3).assign(too_few=[False, True, False], verdict="inconclusive")
+    rows = layer_data(forest_plot(frame, label="name", threshold=0.8, lang="zh"))[1]
+    assert rows[1]["estimate"] is None and rows[1]["ci_low"] is None
+    assert rows[1]["domain_label"] == t("estimates.forest_too_few", "zh", name="区1", n=int(frame.loc[1, "n"]))
+    assert rows[0]["estimate"] == pytest.approx(frame.loc[0, "estimate"])
+
+
+def test_trend_chart_draws_no_mark_for_a_wave_with_too_few_respondents(rng):
+    frame = domain_frame(rng, 2).rename(columns={"name": "wave"}).assign(
+        wave=["2025", "2026"], too_few=[True, False], verdict="inconclusive", n=[12, 300])
+    rows = layer_data(trend_chart(frame, threshold=0.8, lang="zh"))[2]
+    assert rows[0]["estimate"] is None and rows[0]["wave"] == t("estimates.forest_too_few", "zh", name="2025", n=12)
+    assert rows[1]["estimate"] == pytest.approx(frame.loc[1, "estimate"])

@@ -6,6 +6,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from openpyxl import load_workbook
@@ -185,3 +186,96 @@ def test_report_removes_contact_details_unless_asked_and_is_audited(rng, tmp_pat
         rows = conn.execute(sa.text("SELECT actor, action, target FROM audit_log")).all()
     assert [(r.action, r.target) for r in rows] == [("export", str(out))]
     assert rows[0].actor.startswith("cli:")
+
+
+# -- the wave reported, and the demonstration data (issue 13) -----------------------------------
+
+
+@pytest.fixture
+def two_waves(rng, tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'waves.db'}"
+    store = ResponseStore(url)
+    for wave, sizes in (("2025", (3, 4, 5)), ("2026", (2, 3))):
+        simulate_interviews(store, rng, questionnaires=("consumer_environment",), psu_sizes=sizes, wave=wave)
+    store.close()
+    return url
+
+
+def methods_of(path: Path) -> pd.Series:
+    return sheet_frame(load_workbook(path)["方法说明 Methods"], "项目 Item").set_index("项目 Item")["说明 Value"]
+
+
+def test_report_defaults_to_the_dashboards_wave_and_names_it(two_waves, tmp_path, capsys):
+    from survey_app.reporting import counted_interviews, latest_wave
+
+    store = ResponseStore(two_waves)
+    assert latest_wave(counted_interviews(store)) == "2026"   # the dashboard opens on it
+    latest = report_from_store(store, wave="2026").overview.loc["consumer_environment_satisfaction"]
+    pooled = report_from_store(store).overview.loc["consumer_environment_satisfaction"]
+    store.close()
+    out = tmp_path / "latest.xlsx"
+    assert main(["report", "--db", two_waves, "--out", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert "; wave 2026 (the latest of: 2025, 2026; --wave all pools them)" in line
+    summary = sheet_frame(load_workbook(out)["汇总 Summary"], "目标 Target").set_index("目标 Target")
+    assert summary.loc["consumer_environment_satisfaction", "分母样本量 n"] == latest["n"] != pooled["n"]
+    assert methods_of(out)["调查轮次 Wave"] == "2026"
+    assert main(["report", "--db", two_waves, "--out", str(out), "--wave", "all"]) == 0
+    assert "; all waves pooled (2025, 2026)" in capsys.readouterr().out
+    summary = sheet_frame(load_workbook(out)["汇总 Summary"], "目标 Target").set_index("目标 Target")
+    assert summary.loc["consumer_environment_satisfaction", "分母样本量 n"] == pooled["n"]
+    assert methods_of(out)["调查轮次 Wave"] == "all waves pooled"
+    assert main(["report", "--db", two_waves, "--out", str(out), "--wave", "2025"]) == 0
+    assert "; wave 2025 (stored waves: 2025, 2026)" in capsys.readouterr().out
+
+
+def test_demo_load_report_and_remove_from_the_command_line(two_waves, tmp_path, capsys):
+    from survey_app.demo import demo_database_exists, demo_database_url
+
+    real_before = ResponseStore(two_waves).responses_frame()
+    assert main(["demo", "load", "--db", two_waves]) == 0
+    captured = capsys.readouterr()
+    assert "loading the demonstration data set: 100%" in captured.err
+    assert "3840 synthetic interviews" in captured.out and "the real database is unchanged" in captured.out
+    assert demo_database_exists(two_waves)
+    pd.testing.assert_frame_equal(ResponseStore(two_waves).responses_frame(), real_before)
+    # the real report knows nothing of the demo; --demo reports the demo database, labelled
+    out = tmp_path / "r.xlsx"
+    assert main(["report", "--db", two_waves, "--out", str(out)]) == 0
+    assert "DEMONSTRATION" not in capsys.readouterr().out
+    assert main(["report", "--db", two_waves, "--demo", "--out", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("DEMONSTRATION DATA") and "wave 2026 (the latest of: 2025, 2026" in line
+    assert methods_of(out)["数据来源 Data source"] == demo_database_url(two_waves)
+    assert main(["demo", "remove", "--db", two_waves]) == 0
+    assert "Demo data set removed: deleted the demo database" in capsys.readouterr().out
+    assert not demo_database_exists(two_waves)
+    pd.testing.assert_frame_equal(ResponseStore(two_waves).responses_frame(), real_before)
+    assert main(["demo", "remove", "--db", two_waves]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
+    assert main(["report", "--db", two_waves, "--demo", "--out", str(out)]) == 2
+    assert "load it first with survey-toolkit demo load" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["demo"], "required: ACTION"),
+        (["demo", "clear"], "invalid choice: 'clear'"),
+        (["demo", "load", "--db", "sqlite:///{tmp}/none.db"], "none.db' does not exist"),
+        (["demo", "remove", "--db", "not a url"], "is not a database URL"),
+        (["demo", "load", "--db", "sqlite://"], "in-memory SQLite database"),
+        (["demo", "load", "--db", "sqlite:///{tmp}/survey.demo.db"], "is a demo database itself"),
+    ],
+)
+def test_demo_errors_give_one_line_and_status_2(tmp_path, capsys, arguments, message):
+    (tmp_path / "survey.demo.db").touch()
+    assert main([a.format(tmp=tmp_path) for a in arguments]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "none.demo.db").exists()
+
+
+def test_demo_help_says_where_the_demo_lives(capsys):
+    assert main(["demo", "load", "--help"]) == 0
+    assert "REAL response database" in capsys.readouterr().out

@@ -1,7 +1,9 @@
 """Tests of the demonstration data set (``survey_app.demo``)."""
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +18,20 @@ from survey_app.demo import (
     PSUS_PER_SURVEY,
     RESPONDENTS_PER_PSU,
     DemoError,
+    demo_database_exists,
+    demo_database_url,
     demo_margins,
     generate_demo,
     is_demo_interviewer,
     load_demo,
+    load_demo_database,
     psu_allocation,
+    remove_demo,
+    without_mixed_demo,
 )
-from survey_app.margins import MarginsStore, census_district_totals
-from survey_app.store import ResponseStore
+from survey_app.margins import MarginsStore, PopulationMargins, census_district_totals
+from survey_app.reporting import build_report, counted_interviews, report_from_store
+from survey_app.store import DEFAULT_DB_PATH, ResponseStore
 
 FORMS = shipped_questionnaires()
 
@@ -185,4 +193,126 @@ def test_the_latest_wave_has_every_kind_of_verdict(tmp_path: Path):
     load_demo(store)
     assert len(store.responses_frame()) == before
     assert [m.demonstration for m in MarginsStore(store.url).all()] == [True]
+    store.close()
+
+
+# -- the demo's own database (issue 13) -------------------------------------------------------
+
+SMALL = {"psus": 16, "respondents_per_psu": 2}
+FORM = "consumer_environment"
+
+
+def real_interviews(seed: int, *, wave: str = "2026", n_psus: int = 16) -> list:
+    """Valid submitted interviews of real interviewers (codes A00..A02), not the demo's."""
+    made = generate_demo(seed=seed, waves=(wave,), questionnaires={FORM: FORMS[FORM]}, psus=n_psus,
+                         respondents_per_psu=2)
+    return [dataclasses.replace(i, interviewer=f"A{k % 3:02d}") for k, i in enumerate(made)]
+
+
+def consenting(interviews) -> int:
+    return sum(i.answers.get("consent") == "yes" for i in interviews)
+
+
+def test_the_demo_database_sits_beside_the_real_one(tmp_path: Path):
+    assert demo_database_url(f"sqlite:///{tmp_path / 'survey.db'}") == f"sqlite:///{tmp_path / 'survey.demo.db'}"
+    assert demo_database_url("sqlite:///data/survey.db") == "sqlite:///data/survey.demo.db"
+    # PostgreSQL: a SQLite file under data/, named after host and database
+    assert demo_database_url("postgresql+psycopg://survey:secret@db.example:5432/survey") == \
+        f"sqlite:///{DEFAULT_DB_PATH.parent / 'db.example_survey.demo.db'}"
+    for url, message in [("sqlite://", "in-memory"), ("not a url", "not a database URL"),
+                         (f"sqlite:///{tmp_path / 'survey.demo.db'}", "demo database itself")]:
+        with pytest.raises(DemoError, match=message):
+            demo_database_url(url)
+
+
+def test_the_demo_loads_after_real_interviews_and_never_mixes_with_them(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    store = ResponseStore(url)
+    real = real_interviews(7)
+    store.import_interviews(real)
+    before = store.responses_frame()
+    assert not demo_database_exists(url)
+    result = load_demo_database(url, **SMALL)
+    assert demo_database_exists(url) and (tmp_path / "survey.demo.db").is_file()
+    # the real database is unchanged: its interviews, no margins
+    after = store.responses_frame()
+    pd.testing.assert_frame_equal(after, before)
+    assert MarginsStore(url).latest() is None
+    demo_store = ResponseStore(demo_database_url(url))
+    demo = demo_store.responses_frame()
+    assert len(demo) == result.n_interviews == len(generate_demo(**SMALL))
+    assert demo["interviewer"].map(is_demo_interviewer).all()
+    assert not set(demo["interview_id"]) & {i.interview_id for i in real}
+    assert MarginsStore(demo_store.url).latest().demonstration
+    # each report counts its own interviews only, and only the demo one is labelled
+    real_report = report_from_store(store, wave="2026")
+    demo_report = report_from_store(demo_store, wave="2026")
+    target = "consumer_environment_satisfaction"
+    assert real_report.overview.loc[target, "interviews"] == consenting(real)
+    assert demo_report.overview.loc[target, "interviews"] == consenting(
+        i for i in generate_demo(**SMALL) if i.questionnaire_id == FORM and i.wave == "2026")
+    assert not real_report.demonstration and demo_report.demonstration
+    store.close()
+    demo_store.close()
+
+
+def test_remove_deletes_all_demo_data_and_nothing_real(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    store = ResponseStore(url)
+    # an earlier version loaded the demo into the real database; real interviews came after
+    load_demo(store, **SMALL)
+    real = real_interviews(11)
+    store.import_interviews(real)
+    official = MarginsStore(url).save(PopulationMargins(
+        counts={"district": census_district_totals()}, source="census bulletin", reference_date=date(2020, 11, 1)))
+    assert len(store.responses_frame()) == len(real) + len(generate_demo(**SMALL))  # kept in columns now
+    load_demo_database(url, **SMALL)
+    result = remove_demo(url)
+    assert result.database == str(tmp_path / "survey.demo.db") and not demo_database_exists(url)
+    assert not list(tmp_path.glob("survey.demo.db*"))  # no -wal or -shm left either
+    assert result.interviews == len(generate_demo(**SMALL)) and result.margins == 1
+    left = store.responses_frame(status="all")
+    assert sorted(left["interview_id"]) == sorted(i.interview_id for i in real)
+    assert sorted(store.responses_frame()["interview_id"]) == sorted(i.interview_id for i in real)
+    assert [m.id for m in MarginsStore(url).all()] == [official.id]
+    assert "deleted the demo database" in result.summary()
+    again = remove_demo(url)
+    assert not again.removed_anything and "nothing to remove" in again.summary()
+    store.close()
+
+
+def test_demo_interviews_of_an_earlier_version_never_count_with_real_ones(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    store = ResponseStore(url)
+    load_demo(store, **SMALL)
+    # only demo interviews: they are what there is, and the report says they are demonstration data
+    only_demo = report_from_store(store, wave="2026")
+    assert only_demo.demonstration and len(counted_interviews(store)) == len(generate_demo(**SMALL))
+    real = real_interviews(13, n_psus=24)
+    store.import_interviews(real)
+    counted = counted_interviews(store)
+    assert sorted(counted["interview_id"]) == sorted(i.interview_id for i in real)
+    tables = report_from_store(store, wave="2026")
+    assert tables.overview.loc["consumer_environment_satisfaction", "interviews"] == consenting(real)
+    assert not tables.demonstration
+    mixed = store.responses_frame()
+    assert len(without_mixed_demo(mixed)) == len(real)
+    assert without_mixed_demo(mixed.iloc[:0]).empty
+    # built directly from a frame holding demo interviews, a report is labelled
+    assert build_report(mixed).demonstration
+    store.close()
+
+
+def test_interviews_read_after_a_removal_are_never_the_removed_ones(tmp_path: Path):
+    # The store keeps the counted interviews in columns, valid while their number and revisions
+    # are unchanged; as many new interviews as were removed must not look unchanged.
+    url = f"sqlite:///{tmp_path / 'survey.db'}"
+    store = ResponseStore(url)
+    load_demo(store, **SMALL)
+    removed = len(store.responses_frame())   # kept in columns now
+    assert remove_demo(url).interviews == removed
+    real = real_interviews(17, n_psus=removed // 2)
+    assert len(real) == removed
+    store.import_interviews(real)
+    assert sorted(store.responses_frame()["interview_id"]) == sorted(i.interview_id for i in real)
     store.close()

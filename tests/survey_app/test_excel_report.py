@@ -5,6 +5,7 @@ import dataclasses
 import io
 import pickle
 import re
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -448,3 +449,125 @@ def test_target_sheet_without_domain_variables_lists_the_domains(small_tables):
     shown = sheet_frame(sheet, "分组")
     assert list(shown.columns[:2]) == ["分组", "Domain"] and list(shown["分组"]) == list(table["domain_zh"])
     assert sheet.freeze_panes.startswith("C")
+
+
+# -- demonstration data are labelled (issue 13) ------------------------------------------------
+
+
+def demo_and_real_frames(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same synthetic interviews with the demo's interviewer codes, and with real ones."""
+    from survey_app.demo import generate_demo
+
+    demo = generate_demo(waves=("2026",), questionnaires={"salt_consumers": FORMS["salt_consumers"]}, psus=16,
+                         respondents_per_psu=3)
+    frames = []
+    for interviews, name in ((demo, "demo"), ([dataclasses.replace(i, interviewer="A01") for i in demo], "real")):
+        store = ResponseStore(f"sqlite:///{tmp_path / f'{name}.db'}")
+        store.import_interviews(interviews)
+        frames.append(store.responses_frame())
+        store.close()
+    return frames[0], frames[1]
+
+
+def workbook_of(tables):
+    buffer = io.BytesIO()
+    write_report(tables, buffer)
+    return load_workbook(io.BytesIO(buffer.getvalue()))
+
+
+def labelled_everywhere(workbook) -> bool:
+    from survey_app.excel import DEMONSTRATION_LABEL
+
+    return (all(ws["A1"].value.startswith(DEMONSTRATION_LABEL) and "演示数据 DEMONSTRATION" in ws.oddHeader.center.text
+                for ws in workbook.worksheets)
+            and workbook.properties.title.startswith(DEMONSTRATION_LABEL))
+
+
+def mentions_demonstration(workbook) -> bool:
+    # (the generator's free-text answers say "（演示）" themselves: the label's words are looked for)
+    return any("DEMONSTRATION" in str(cell.value) or "演示数据" in str(cell.value)
+               for ws in workbook.worksheets for row in ws.iter_rows() for cell in row if cell.value is not None)
+
+
+def test_a_report_of_demo_interviews_is_labelled_on_every_sheet_and_in_its_file_name(tmp_path):
+    from survey_app.reporting import report_file_name
+
+    demo, real = demo_and_real_frames(tmp_path)
+    demo_tables, real_tables = build_report(demo, wave="2026"), build_report(real, wave="2026")
+    assert demo_tables.demonstration and not real_tables.demonstration
+    demo_book, real_book = workbook_of(demo_tables), workbook_of(real_tables)
+    assert labelled_everywhere(demo_book) and len(demo_book.worksheets) >= 8
+    assert not mentions_demonstration(real_book)
+    methods = sheet_frame(demo_book["方法说明 Methods"], "项目 Item").set_index("项目 Item")["说明 Value"]
+    assert f"{len(demo)} synthetic demonstration interview(s)" in methods["演示数据 DEMONSTRATION"]
+    # the numbers are the same: only the label differs
+    pd.testing.assert_frame_equal(demo_tables.overview, real_tables.overview)
+    day = date(2026, 12, 7)
+    assert report_file_name(wave="2026", demonstration=demo_tables.demonstration, day=day) == \
+        "satisfaction_report_2026_20261207_DEMO_演示.xlsx"
+    assert report_file_name(wave=None, demonstration=real_tables.demonstration, day=day) == \
+        "satisfaction_report_all_20261207.xlsx"
+    assert demo_tables.summary().startswith("DEMONSTRATION DATA") and "wave 2026" in demo_tables.summary()
+    assert "all waves pooled" in build_report(real).summary()
+
+
+def test_demonstration_margins_label_the_report_and_are_never_plain_figures(tmp_path):
+    from survey_app.demo import demo_margins
+    from survey_app.reporting import margins_source
+
+    _, real = demo_and_real_frames(tmp_path)
+    margins = demo_margins()
+    settings = ReportSettings(weighting="rake", margins=margins.rake_margins(["district"]),
+                              margins_source=margins_source(margins), demonstration_margins=True)
+    # the labels, not the estimates, are under test: a target of another survey ("no data")
+    targets = [t for t in load_targets() if t.questionnaire == "consumer_environment"][:1]
+    tables = build_report(real, settings=settings, targets=targets, wave="2026")
+    assert tables.demonstration
+    workbook = workbook_of(tables)
+    assert labelled_everywhere(workbook)
+    methods = sheet_frame(workbook["方法说明 Methods"], "项目 Item").set_index("项目 Item")["说明 Value"]
+    assert "demonstration population margins" in methods["演示数据 DEMONSTRATION"]
+    assert "总体边际 Margin: district" not in methods.index
+    assert methods["演示边际 DEMONSTRATION margin: district"].startswith("(demonstration, not official) ")
+    assert methods["总体边际来源 Margins source"].startswith("DEMONSTRATION figures, not for publication")
+    with pytest.raises(ReportError, match="demonstration_margins"):
+        ReportSettings(demonstration_margins=True)
+
+
+# -- one rule for percentages (survey_app.formatting) -------------------------------------------------
+
+def test_every_proportion_has_the_one_percent_format(workbook):
+    from survey_app.formatting import EXCEL_PERCENT
+
+    shown = {cell.number_format.split('"')[0] for ws in workbook.worksheets for row in ws.iter_rows() for cell in row
+             if "%" in cell.number_format}
+    assert shown == {EXCEL_PERCENT}  # estimates, limits, thresholds, standard errors, shares
+
+
+def test_differences_of_proportions_are_in_percentage_points(workbook, tables):
+    from survey_app.formatting import EXCEL_POINTS, format_percent
+
+    for target_id, row in tables.overview.iterrows():
+        sheet = workbook[next(n for n in workbook.sheetnames if n.endswith(target_id[:27]))]
+        table = sheet_frame(sheet, "分组变量 Variable")
+        header = next(row[0].row for row in sheet.iter_rows(max_col=1) if row[0].value == "分组变量 Variable")
+        column = next(c for c in table.columns if c.startswith("差值"))
+        domains = tables.domains[target_id]
+        shown = table[column].astype(float).to_numpy()
+        cell = sheet.cell(row=header + 1, column=list(table.columns).index(column) + 1)
+        if row["statistic"] == "proportion":
+            assert column == "差值（百分点） Difference (points)" and cell.number_format == EXCEL_POINTS
+            assert np.allclose(shown, 100 * domains["difference"].to_numpy(float), rtol=1e-12, equal_nan=True)
+            assert f"目标值 threshold {format_percent(row['threshold'])}" in sheet["A2"].value
+        else:
+            assert column == "差值 Difference" and "%" not in cell.number_format
+            assert np.allclose(shown, domains["difference"].to_numpy(float), rtol=1e-12, equal_nan=True)
+
+
+def test_printed_pages_name_the_report_the_sheet_and_the_date(workbook, tables):
+    """The page header of every sheet (see also tests/survey_app/test_workbook_print.py)."""
+    for ws in workbook.worksheets:
+        assert ws.oddFooter.left.text == "南通市放心消费创建调查 Reassuring Consumption survey"
+        assert ws.oddHeader.center.text.rstrip("…") in " ".join(ws["A1"].value.split()), ws.title
+        assert ws.oddHeader.right.text.endswith(f"{tables.extracted_at:%Y-%m-%d}")
+        assert ws.page_setup.orientation == "landscape" and ws.print_title_rows

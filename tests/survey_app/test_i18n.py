@@ -89,6 +89,18 @@ def test_every_text_key_in_the_source_exists(catalog):
     assert missing == []
 
 
+def test_every_hint_and_reason_of_the_analysis_has_words(catalog):
+    """Issue 13: the codes of analysis.targets are worded, in both languages, never shown as codes."""
+    from analysis.targets import HINTS, REASONS
+
+    texts = catalog["estimates"]
+    worded = [h for h in HINTS if h not in ("no data", "too few")]   # those two are the card's own words
+    assert sorted(h for h in worded if f"hint_{h.replace(' ', '_')}" not in texts) == []
+    assert sorted(r for r in REASONS if f"reason_{r.replace(' ', '_')}" not in texts) == []
+    assert {"too_few", "too_few_badge", "missing"} <= set(texts)
+    assert {"choose", "choose_several", "upload_help"} <= set(catalog["widgets"])
+
+
 def test_language_survives_a_page_switch_that_drops_the_query_parameters(tmp_path, monkeypatch):
     # st.navigation clears the URL's query parameters when another page is picked from the
     # menu; the session's remembered choice must put English back.

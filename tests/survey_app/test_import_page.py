@@ -17,6 +17,7 @@ from survey_app.i18n import t
 from survey_app.importer import PROBLEM_COLUMNS, read_responses
 from survey_app.pages.import_responses import problem_report
 from survey_app.store import ResponseStore
+from survey_app.ui import md_text
 from tests.survey_app.review_helpers import FORMS, clean, make_interviews, open_page, stored, texts
 
 PAGE = "pages/import_responses.py"
@@ -150,7 +151,8 @@ def test_a_file_of_another_questionnaire_names_the_right_one(accounts, db_url, t
     telecom = ResponseStore(f"sqlite:///{tmp_path / 'telecom.db'}")
     stored(telecom, make_interviews("telecom_users", rng, per_psu=1))
     at = upload(open_page(accounts, "chief", PAGE), "telecom.csv", csv_bytes(telecom.responses_frame()))
-    assert texts(at, "info") == [t("import_responses.other_questionnaire", "zh", id="telecom_users")]
+    # the id is read from the file: shown as literal text, not Markdown
+    assert texts(at, "info") == [t("import_responses.other_questionnaire", "zh", id=md_text("telecom_users"))]
     kinds = next(f.value for f in at.dataframe if "count" in f.value.columns)
     assert t("import_responses.kind_wrong_questionnaire", "zh") in set(kinds["kind"])
     assert ResponseStore(db_url).responses_frame(status="all").empty

@@ -16,6 +16,7 @@ from analysis import SurveyDesign
 from survey_app.demo import DEMO_WAVES, demo_margins
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
+from survey_app.pages.statistics import WITHHELD_COLUMNS, verdicts_in_words
 from survey_app.reporting import ReportSettings, build_report, respondent_designs
 from survey_app.results import NON_RESIDENT_SURVEYS, weight_summary
 from survey_app.store import ResponseStore
@@ -33,6 +34,15 @@ def open_page(url: str, monkeypatch, *, lang: str = "en") -> AppTest:
 
 def estimates_shown(at: AppTest) -> pd.DataFrame:
     return at.dataframe[0].value
+
+
+def as_shown(table: pd.DataFrame, column: str) -> np.ndarray:
+    """The report's ``column`` as the page shows it: no estimate where there are too few
+    respondents (issue 13)."""
+    values = table[column].to_numpy(float).copy()
+    if column in WITHHELD_COLUMNS:
+        values[(table["too_few"] & (table["verdict"] != "no data")).to_numpy()] = np.nan
+    return values
 
 
 def resident_surveys() -> tuple[str, ...]:
@@ -54,10 +64,22 @@ def test_estimates_are_the_reporting_numbers(demo_url, monkeypatch):
     shown = estimates_shown(at)
     assert list(shown[t("statistics.target", "en")]) == list(overview["label_en"])
     for column in NUMBERS:
-        np.testing.assert_array_equal(shown[column].to_numpy(float), overview[column].to_numpy(float), err_msg=column)
+        np.testing.assert_array_equal(shown[column].to_numpy(float), as_shown(overview, column), err_msg=column)
     # the domain table of the first target: overall and the eight districts
     domains = at.dataframe[1].value
     assert len(domains) == 9 and domains["estimate"].iloc[0] == overview["estimate"].iloc[0]
+
+
+def test_the_verdict_and_the_estimate_come_first(demo_url, monkeypatch):
+    # A tablet shows the first columns without scrolling sideways (issue 13).
+    at = open_page(demo_url, monkeypatch, lang="zh")
+    shown = estimates_shown(at)
+    assert list(shown.columns) == [t("statistics.target", "zh"), t("statistics.verdict", "zh"), "estimate", "ci_low",
+                                   "ci_high", "threshold", "se", "n", "n_eff", "deff", "df", "p_value"]
+    overview = build_report(ResponseStore(demo_url).responses_frame(wave=LATEST), wave=LATEST).overview
+    assert list(shown[t("statistics.verdict", "zh")]) == verdicts_in_words(overview, "zh")
+    # the demo's wave has a target below the minimum sample, which says so instead of a verdict
+    assert t("statistics.too_few_cell", "zh", n=25, needed="30") in list(shown[t("statistics.verdict", "zh")])
 
 
 def test_domains_by_sex_are_the_reporting_rows(demo_url, monkeypatch):
@@ -72,7 +94,7 @@ def test_domains_by_sex_are_the_reporting_rows(demo_url, monkeypatch):
     assert list(shown["name"]) == list(expected["domain_en"])
     assert list(shown.loc[shown["variable"] == "Sex", "name"]) == ["Male", "Female"]
     for column in ("estimate", "ci_low", "ci_high", "df", "deff", "n", "n_eff"):
-        np.testing.assert_array_equal(shown[column].to_numpy(float), expected[column].to_numpy(float), err_msg=column)
+        np.testing.assert_array_equal(shown[column].to_numpy(float), as_shown(expected, column), err_msg=column)
     # sex alone: the whole city and the two sexes; the report still has the districts (dashboard, workbook)
     at.multiselect(key="stats_domains").set_value(["sex"]).run()
     clean(at)
@@ -91,7 +113,7 @@ def test_raking_to_the_saved_margins(demo_url, monkeypatch):
         ResponseStore(demo_url).responses_frame(wave=LATEST), wave=LATEST,
         settings=ReportSettings(weighting="rake", margins=margins.rake_margins(), calibrate=resident_surveys()),
     ).overview
-    np.testing.assert_array_equal(estimates_shown(at)["estimate"].to_numpy(float), expected["estimate"].to_numpy(float))
+    np.testing.assert_array_equal(estimates_shown(at)["estimate"].to_numpy(float), as_shown(expected, "estimate"))
     # fewer margins: rake on sex and age group only
     at.multiselect(key="stats_rake").set_value(["sex", "age_group"]).run()
     clean(at)
@@ -100,7 +122,7 @@ def test_raking_to_the_saved_margins(demo_url, monkeypatch):
         settings=ReportSettings(weighting="rake", margins=margins.rake_margins(["sex", "age_group"]),
                                 calibrate=resident_surveys()),
     ).overview
-    np.testing.assert_array_equal(estimates_shown(at)["estimate"].to_numpy(float), expected["estimate"].to_numpy(float))
+    np.testing.assert_array_equal(estimates_shown(at)["estimate"].to_numpy(float), as_shown(expected, "estimate"))
 
 
 def test_weight_distribution_of_the_raked_design(demo_url, monkeypatch):
@@ -130,7 +152,7 @@ def test_interval_method_and_level_change_the_intervals(demo_url, monkeypatch):
     expected = build_report(ResponseStore(demo_url).responses_frame(wave=LATEST), wave=LATEST,
                             settings=ReportSettings(ci_method="wilson", level=0.9)).overview
     shown = estimates_shown(at)
-    np.testing.assert_array_equal(shown["ci_low"].to_numpy(float), expected["ci_low"].to_numpy(float))
+    np.testing.assert_array_equal(shown["ci_low"].to_numpy(float), as_shown(expected, "ci_low"))
     kept = at.session_state["results_settings"]  # shared with the other results pages
     assert (kept.ci_method, kept.level, kept.weighting) == ("wilson", 0.9, "design")
 
@@ -162,7 +184,7 @@ def test_a_bad_margins_file_is_explained_and_not_stored(tmp_path, monkeypatch):
     at.text_input(key="margins_source").input("typed by hand")
     at.button[-1].click().run()
     assert not at.exception
-    message = " ".join(e.value for e in at.error)
+    message = " ".join(e.value for e in at.error).replace("\\", "")  # as read: without Markdown escapes
     assert "row 3" in message and "'M'" in message and "female" in message
     assert MarginsStore(url).latest() is None
 
@@ -204,3 +226,17 @@ def test_the_reports_designs_carry_its_weights(demo_url):
             for code in ("male", "female"):
                 assert shares[code] == pytest.approx(sex[code], rel=1e-12)
         assert isinstance(design, SurveyDesign) and math.isfinite(design.weights.sum())
+
+
+def test_a_margins_error_quotes_the_file_as_text_not_markdown(tmp_path, monkeypatch):
+    from survey_app.ui import md_text
+
+    url = f"sqlite:///{tmp_path / 'markdown.db'}"
+    at = open_page(url, monkeypatch)
+    typed = "**[see](http://example.org/x)**"
+    bad = margins_csv([("sex", "male", 100.0), ("sex", typed, 90.0)])
+    at.file_uploader(key="margins_file").set_value(("bad.csv", bad, "text/csv"))
+    at.text_input(key="margins_source").input("typed by hand")
+    at.button[-1].click().run()
+    message = " ".join(e.value for e in at.error)
+    assert md_text(typed) in message and typed not in message

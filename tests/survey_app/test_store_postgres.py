@@ -191,8 +191,8 @@ def test_accounts_sessions_and_lockout_work_on_postgresql(postgres_url):
     for _ in range(3):
         with pytest.raises(AuthenticationError):
             accounts.sign_in("A01", "wrong password!")
-    (locked,), = pg_rows(postgres_url, "SELECT locked_until IS NOT NULL FROM auth_users WHERE username = 'A01'")
-    assert locked
+    (waits,), = pg_rows(postgres_url, "SELECT next_attempt_at IS NOT NULL FROM auth_throttle WHERE name = 'a01'")
+    assert waits
     assert list(accounts.audit_log(admin)["action"])[:4] == ["sign_in_failed"] * 3 + ["sign_in"]
     accounts.close()
 
