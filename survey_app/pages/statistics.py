@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from analysis import CI_METHODS
 from analysis.errors import SurveyError
@@ -329,17 +331,41 @@ def estimate_table(tables: ReportTables, lang: str) -> pd.DataFrame:
 def _estimates(tables: ReportTables, lang: str) -> None:
     st.subheader(t("statistics.estimates", lang), anchor=False)
     # Every row shown (the default height shows ten), the target's name kept in view when scrolling sideways.
-    st.dataframe(estimate_table(tables, lang), hide_index=True, width="stretch", height="content",
-                 placeholder=t("estimates.missing", lang),
+    st.dataframe(scaled_display(estimate_table(tables, lang), tables.overview["statistic"].to_numpy()),
+                 hide_index=True, width="stretch", height="content", placeholder=t("estimates.missing", lang),
                  column_config={**_number_columns(lang),
                                 t("statistics.target", lang): st.column_config.TextColumn(pinned=True),
                                 # wide enough for "too few respondents" in words
                                 t("statistics.verdict", lang): st.column_config.TextColumn(width="medium")})
 
 
+#: Columns on the scale of the estimate: a proportion's are shown as percentages (the interface's one
+#: rule, :func:`survey_app.formatting.format_percent`), a mean's with two decimals.
+SCALED_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "threshold")
+
+
+def scaled_display(shown: pd.DataFrame, statistics) -> Styler:
+    """``shown`` (one row per ``statistics`` entry, "proportion" or "mean") for ``st.dataframe``:
+    the :data:`SCALED_COLUMNS` of proportion rows as percentages, of mean rows with two decimals.
+    The cells keep their numbers, so the columns still sort by value; only the text changes."""
+    columns = [c for c in SCALED_COLUMNS if c in shown.columns]
+    share = np.asarray(statistics) == "proportion"
+    styler = shown.style
+    if share.any():
+        styler = styler.format(format_percent, subset=pd.IndexSlice[shown.index[share], columns])
+    if (~share).any():
+        styler = styler.format(_two_decimals, subset=pd.IndexSlice[shown.index[~share], columns])
+    return styler
+
+
+def _two_decimals(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:,.2f}"
+
+
 def _number_columns(lang: str) -> dict:
     number = st.column_config.NumberColumn
-    formats = {"estimate": "%.4f", "se": "%.4f", "ci_low": "%.4f", "ci_high": "%.4f", "threshold": "%.2f",
+    # no format for SCALED_COLUMNS: scaled_display gives their text, row by row
+    formats = {"estimate": None, "se": None, "ci_low": None, "ci_high": None, "threshold": None,
                "df": "%d", "deff": "%.2f", "n": "%d", "n_eff": "%.1f", "p_value": "%.4f"}
     return {column: number(t(f"statistics.col_{column}", lang), format=fmt) for column, fmt in formats.items()}
 
@@ -358,7 +384,9 @@ def _domains(tables: ReportTables, lang: str) -> None:
     table = domain_table(tables, target_id, chosen, lang)
     shown = _blank_too_few(table.drop(columns=["domain", "too_few", "n_needed"]), table)
     shown["verdict"] = verdicts_in_words(table, lang)
-    st.dataframe(shown, hide_index=True, width="stretch", height="content", placeholder=t("estimates.missing", lang),
+    statistic = tables.overview.loc[target_id, "statistic"]
+    st.dataframe(scaled_display(shown, [statistic] * len(shown)), hide_index=True, width="stretch",
+                 height="content", placeholder=t("estimates.missing", lang),
                  column_config={**_number_columns(lang), "name": t("statistics.domain", lang),
                                 "variable": t("statistics.domain_variable", lang),
                                 "verdict": st.column_config.TextColumn(t("statistics.verdict", lang), width="medium")})

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import SurveyDesign
 from survey_app.demo import DEMO_WAVES, demo_margins
+from analysis.targets import load_targets
 from survey_app.i18n import t
 from survey_app.margins import MarginsStore
 from survey_app.pages.statistics import WITHHELD_COLUMNS, verdicts_in_words
@@ -240,3 +241,23 @@ def test_a_margins_error_quotes_the_file_as_text_not_markdown(tmp_path, monkeypa
     at.button[-1].click().run()
     message = " ".join(e.value for e in at.error)
     assert md_text(typed) in message and typed not in message
+
+
+def test_proportions_are_shown_as_percentages_and_means_with_two_decimals(demo_url, monkeypatch):
+    """The one percent rule on the Statistics tables: what the page sends to the browser's grid."""
+    import pyarrow as pa
+
+    from survey_app.formatting import format_percent
+
+    at = open_page(demo_url, monkeypatch)
+    table = at.dataframe[0]
+    shown = pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all().to_pandas()
+    values = table.value
+    statistic = [t_.statistic for t_ in load_targets()]
+    assert len(statistic) == len(values)
+    for column in ("estimate", "ci_low", "ci_high", "threshold"):
+        for kind, number, text in zip(statistic, values[column], shown[column]):
+            if pd.isna(number):
+                continue
+            assert text == (format_percent(number) if kind == "proportion" else f"{number:,.2f}"), (column, text)
+    assert {"proportion", "mean"} <= set(statistic)
