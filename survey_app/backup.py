@@ -59,6 +59,8 @@ __all__ = [
     "BackupError",
     "BackupRefusedError",
     "BackupResult",
+    "FAILURE_PROBLEMS",
+    "FailureProblem",
     "REFUSAL_PROBLEMS",
     "RefusalProblem",
     "RestorePlan",
@@ -95,10 +97,32 @@ RefusalProblem = Literal[
     "unknown_column", "missing_column", "bad_value", "bad_rows", "no_setup", "no_administrator",
 ]
 REFUSAL_PROBLEMS: tuple[str, ...] = get_args(RefusalProblem)
+FailureProblem = Literal[
+    "bad_url", "server_database", "not_a_file", "no_database", "same_file", "backup_failed", "no_backup_file",
+    "bad_backup_type", "unchecked_type", "compare_failed", "restore_failed", "copy_damaged",
+]
+FAILURE_PROBLEMS: tuple[str, ...] = get_args(FailureProblem)
 
 
 class BackupError(SurveyAppError):
-    """A backup or restore that cannot be done; the message says why and what to do."""
+    """A backup or restore that cannot be done; the message says why and what to do.
+
+    Attributes
+    ----------
+    problem : FailureProblem
+        What went wrong, for the page's message in the interface language.
+    params : dict
+        The values that message names (paths, names), as text.
+    """
+
+    _problems: tuple[str, ...] = FAILURE_PROBLEMS
+
+    def __init__(self, message: str, *, problem: str, **params: object) -> None:
+        if problem not in self._problems:
+            raise ValueError(f"problem must be one of {', '.join(self._problems)}, got {problem!r}")
+        super().__init__(message)
+        self.problem = problem
+        self.params = {name: str(value) for name, value in params.items()}
 
 
 class BackupRefusedError(BackupError):
@@ -113,11 +137,11 @@ class BackupRefusedError(BackupError):
         the problem concerns the whole file.
     """
 
+    _problems = REFUSAL_PROBLEMS
+
     def __init__(self, message: str, *, problem: RefusalProblem, name: str = "") -> None:
-        if problem not in REFUSAL_PROBLEMS:
-            raise ValueError(f"problem must be one of {', '.join(REFUSAL_PROBLEMS)}, got {problem!r}")
-        super().__init__(message)
-        self.problem, self.name = problem, name
+        super().__init__(message, problem=problem, name=name)
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -216,15 +240,17 @@ def sqlite_path(url: str | None = None) -> Path:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise BackupError(f"url {url!r} is not a SQLAlchemy database URL") from None
+        raise BackupError(f"url {url!r} is not a SQLAlchemy database URL", problem="bad_url") from None
     if parsed.get_backend_name() != "sqlite":
         raise BackupError(
             f"the database is {parsed.get_backend_name()}, not the embedded SQLite file; back it up with the "
-            "server's own tools, e.g. `pg_dump --format=custom` and `pg_restore` for PostgreSQL"
+            "server's own tools, e.g. `pg_dump --format=custom` and `pg_restore` for PostgreSQL",
+            problem="server_database", backend=parsed.get_backend_name(),
         )
     database = parsed.database or ""
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise BackupError(f"the SQLite database {database or ':memory:'!r} is not a file and cannot be backed up")
+        raise BackupError(f"the SQLite database {database or ':memory:'!r} is not a file and cannot be backed up",
+                          problem="not_a_file", database=database or ":memory:")
     return Path(database)
 
 
@@ -250,10 +276,12 @@ def backup_database(destination: Path | str, *, url: str | None = None) -> Backu
     """
     source_path = sqlite_path(url)
     if not source_path.is_file():
-        raise BackupError(f"there is no database file at {source_path} to back up")
+        raise BackupError(f"there is no database file at {source_path} to back up", problem="no_database",
+                          path=source_path)
     destination = Path(destination)
     if destination.resolve() == source_path.resolve():
-        raise BackupError(f"the backup destination {destination} is the database itself; choose another file")
+        raise BackupError(f"the backup destination {destination} is the database itself; choose another file",
+                          problem="same_file", path=destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent)
     os.close(handle)
@@ -274,7 +302,8 @@ def backup_database(destination: Path | str, *, url: str | None = None) -> Backu
             source.close()
         os.replace(partial, destination)
     except sqlite3.Error as exc:
-        raise BackupError(f"the backup of {source_path} failed: {exc}; nothing was written to {destination}") from exc
+        raise BackupError(f"the backup of {source_path} failed: {exc}; nothing was written to {destination}",
+                          problem="backup_failed", path=source_path) from exc
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
@@ -387,7 +416,8 @@ def restore_database(
         except sqlite3.Error as exc:
             raise BackupError(
                 f"restoring into {target_path} failed: {exc}. The database was not changed (SQLite's backup "
-                f"copy is all or nothing); the safety backup is {safety.path}"
+                f"copy is all or nothing); the safety backup is {safety.path}",
+                problem="restore_failed", path=safety.path,
             ) from exc
     # Written after the restore, so the restored database keeps the record.
     audit(actor.username, "restore", _label(backup, label), {
@@ -458,11 +488,12 @@ class _checked_copy:
         if isinstance(backup, (str, Path)):
             path = Path(backup)
             if not path.is_file():
-                raise BackupError(f"there is no backup file at {path}")
+                raise BackupError(f"there is no backup file at {path}", problem="no_backup_file", path=path)
         else:
             data = backup if isinstance(backup, bytes) else backup.read()
             if not isinstance(data, bytes):
-                raise BackupError(f"backup must be a path, bytes or a binary file, got {type(backup).__name__}")
+                raise BackupError(f"backup must be a path, bytes or a binary file, got {type(backup).__name__}",
+                                  problem="bad_backup_type", type=type(backup).__name__)
             path = directory / "upload.db"
             path.write_bytes(data)
         _check_header(path)
@@ -617,7 +648,8 @@ def _value_check(table: str, column: str, declared: str) -> tuple[Callable[[Any]
     }
     if declared not in checks:
         raise BackupError(f"the app's column {table}.{column} has the type {declared}, which the restore cannot "
-                          "check; add it to survey_app.backup._value_check")
+                          "check; add it to survey_app.backup._value_check", problem="unchecked_type",
+                          column=f"{table}.{column}")
     return checks[declared]
 
 
@@ -677,7 +709,7 @@ def _plan(copy_path: Path, target_path: Path) -> RestorePlan:
                 if "interviews" in tables:
                     current = dict(conn.execute("SELECT id, status FROM interviews").fetchall())
     except sqlite3.Error as exc:
-        raise BackupError(f"comparing the backup with the database failed: {exc}") from exc
+        raise BackupError(f"comparing the backup with the database failed: {exc}", problem="compare_failed") from exc
     lost = [status for interview_id, status in current.items() if interview_id not in backup_ids]
     return RestorePlan(
         backup_interviews=len(backup_ids),
@@ -702,7 +734,9 @@ def _check_integrity(conn: sqlite3.Connection, what: str, *, refuse: bool = Fals
     if result != [("ok",)]:
         problems = "; ".join(str(row[0]) for row in result[:3])
         message = f"{what} is damaged (integrity check: {problems})"
-        raise BackupRefusedError(message, problem="damaged") if refuse else BackupError(message)
+        if refuse:
+            raise BackupRefusedError(message, problem="damaged")
+        raise BackupError(message, problem="copy_damaged")
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 
 from survey_app.errors import SurveyAppError
 from survey_app.formatting import format_percent
+from survey_app.i18n import register
 # The store's engine factory (SQLite pragmas, error translation) and password masking, shared
 # with the other tables of the response database.
 from survey_app.store import StoreTables
@@ -55,6 +56,7 @@ __all__ = [
     "TOTAL_TOLERANCE",
     "MarginVariable",
     "MarginsError",
+    "MarginsProblem",
     "MarginsStore",
     "PopulationMargins",
     "census_district_totals",
@@ -79,8 +81,72 @@ TOTAL_TOLERANCE = 0.01
 _MAX_LISTED = 12
 
 
+# Texts of the refusals of a margins file, for the page that shows them (issue 13: no English
+# sentence in the Chinese interface). Placeholders are filled from MarginsError.params and
+# MarginsProblem.params.
+register("margins", {
+    "problems": {"zh": "文件 {file} 无法使用（{count} 个问题）：", "en": "File {file} cannot be used ({count} problem(s)):"},
+    "more": {"zh": "……另有 {more} 个问题", "en": "... and {more} more problem(s)"},
+    "unknown_variable": {"zh": "第 {row} 行：变量「{value}」不是 {allowed} 之一",
+                         "en": "row {row}: variable '{value}' is not one of {allowed}"},
+    "unknown_category": {"zh": "第 {row} 行：「{value}」不是 {variable} 的类别；请使用 {allowed} 之一",
+                         "en": "row {row}: '{value}' is not a {variable} category; use one of {allowed}"},
+    "bad_population": {"zh": "第 {row} 行：{variable} {code} 的人口数「{value}」不是正数",
+                       "en": "row {row}: population '{value}' of {variable} {code} is not a positive number"},
+    "duplicate": {"zh": "第 {row} 行：{variable} {code} 重复（第 {first} 行已给出）",
+                  "en": "row {row}: {variable} {code} is given twice (also in row {first})"},
+    "no_rows": {"zh": "没有数据行；每个类别一行（{columns}）", "en": "no data rows; give one row per category ({columns})"},
+    "incomplete": {"zh": "{variable} 缺少类别 {missing}；每个变量须列出全部类别",
+                   "en": "{variable} lacks the categories {missing}; give every category of a variable"},
+    "bad_suffix": {"zh": "文件 {file}：请使用 .csv 或 .xlsx 文件（收到的扩展名：{suffix}）。",
+                   "en": "File {file}: use a .csv or .xlsx file (got {suffix})."},
+    "not_csv": {"zh": "文件 {file} 不是可读的 CSV 表格。", "en": "File {file} is not a readable CSV table."},
+    "bad_encoding": {"zh": "文件 {file} 的文字既不是 UTF-8 也不是 GB18030，请另存为 UTF-8 编码的 CSV。",
+                     "en": "The text of file {file} is neither UTF-8 nor GB18030; save it as UTF-8 CSV."},
+    "not_workbook": {"zh": "文件 {file} 无法作为 Excel 工作簿读取，请另存为 .xlsx 或 CSV 后再上传。",
+                     "en": "File {file} cannot be read as an Excel workbook; save it again as .xlsx or CSV."},
+    "missing_columns": {"zh": "文件 {file} 缺少列 {missing}；表头须为 {header}（现有：{found}）。",
+                        "en": "File {file} lacks the column(s) {missing}; the header must be {header} (found: {found})."},
+    "totals_differ": {
+        "zh": "各变量的总数相差超过 {tolerance}（{totals}）；所有边际须描述同一总体（例如全部 18 岁及以上常住人口）。",
+        "en": "The variables' totals differ by more than {tolerance} ({totals}); every margin must describe the same "
+        "population (e.g. all residents aged 18 and over).",
+    },
+    "other": {"zh": "人口边际无法使用：{detail}", "en": "The margins cannot be used: {detail}"},
+})
+
+
+@dataclass(frozen=True)
+class MarginsProblem:
+    """One problem of a margins file: its English text, and its text key and values for the page.
+
+    ``key`` names a text of the ``margins`` namespace (:func:`survey_app.i18n.t`); ``params``
+    fill its placeholders (cell values and file names as read: escape them before Markdown).
+    """
+
+    text: str
+    key: str
+    params: Mapping[str, object]
+
+
 class MarginsError(SurveyAppError, ValueError):
-    """A margins file or margins argument that cannot be used; the message says where and why."""
+    """A margins file or margins argument that cannot be used; the message says where and why.
+
+    Attributes
+    ----------
+    key, params : str, dict
+        The text (``margins`` namespace) and its values that say the same in any language;
+        errors of the calling code have ``"margins.other"`` with the English message as ``detail``.
+    problems : tuple of MarginsProblem
+        For a file with problems (``key`` ``"margins.problems"``): each one, in file order.
+    """
+
+    def __init__(self, message: str, *, key: str = "margins.other", params: Mapping[str, object] | None = None,
+                 problems: Sequence[MarginsProblem] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = dict(params) if params is not None else {"detail": message}
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -251,12 +317,13 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     """
     suffix = Path(filename).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise MarginsError(f"file {filename!r}: use a .csv or .xlsx file (got {suffix or 'no extension'})")
+        raise MarginsError(f"file {filename!r}: use a .csv or .xlsx file (got {suffix or 'no extension'})",
+                           key="margins.bad_suffix", params={"file": filename, "suffix": suffix or "–"})
     if suffix == ".xlsx":
         try:
             return read_workbook(data, what="margins file", filename=filename, keep_default_na=False)
         except WorkbookError as exc:
-            raise MarginsError(str(exc)) from None
+            raise MarginsError(str(exc), key="margins.not_workbook", params={"file": filename}) from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -265,8 +332,10 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
         try:
             return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise MarginsError(f"file {filename!r} is not a readable CSV table: {exc}") from exc
-    raise MarginsError(f"file {filename!r}: the text is neither UTF-8 nor GB18030; save it as UTF-8 CSV")
+            raise MarginsError(f"file {filename!r} is not a readable CSV table: {exc}",
+                               key="margins.not_csv", params={"file": filename}) from exc
+    raise MarginsError(f"file {filename!r}: the text is neither UTF-8 nor GB18030; save it as UTF-8 CSV",
+                       key="margins.bad_encoding", params={"file": filename})
 
 
 def read_margins(
@@ -311,11 +380,14 @@ def parse_margins(
     if missing:
         raise MarginsError(
             f"{where} lacks the column(s) {', '.join(missing)}; the header must be "
-            f"{','.join(FILE_COLUMNS)} (found: {', '.join(map(str, table.columns)) or 'none'})"
+            f"{','.join(FILE_COLUMNS)} (found: {', '.join(map(str, table.columns)) or 'none'})",
+            key="margins.missing_columns",
+            params={"file": filename or "", "missing": ", ".join(missing), "header": ",".join(FILE_COLUMNS),
+                    "found": ", ".join(map(str, table.columns)) or "–"},
         )
     rows = table[[columns[name] for name in FILE_COLUMNS]].astype(object).where(table.notna(), "")
     lookup = {variable: _category_lookup(choices) for variable, choices in margin_categories().items()}
-    problems: list[str] = []
+    problems: list[MarginsProblem] = []
     seen: dict[tuple[str, str], int] = {}
     mentioned: set[tuple[str, str]] = set()  # also rows refused for their number: not "missing"
     counts: dict[str, dict[str, float]] = {}
@@ -327,35 +399,48 @@ def parse_margins(
         if not (variable or category or population_text):
             continue  # blank lines at the end of spreadsheets
         if variable not in lookup:
-            problems.append(f"row {row}: variable {variable!r} is not one of {', '.join(MARGIN_VARIABLES)}")
+            problems.append(_problem(f"row {row}: variable {variable!r} is not one of {', '.join(MARGIN_VARIABLES)}",
+                                     "unknown_variable", row=row, value=variable, allowed=", ".join(MARGIN_VARIABLES)))
             continue
         code = lookup[variable].get(category.casefold())
         if code is None:
             allowed = ", ".join(f"{code} ({zh})" for code, zh, _ in margin_categories()[variable])
-            problems.append(f"row {row}: {category!r} is not a {variable} category; use one of {allowed}")
+            problems.append(_problem(f"row {row}: {category!r} is not a {variable} category; use one of {allowed}",
+                                     "unknown_category", row=row, value=category, variable=variable, allowed=allowed))
             continue
         mentioned.add((variable, code))
         population = _population(population_text)
         if population is None:
-            problems.append(
-                f"row {row}: population {population_text!r} of {variable} {code!r} is not a positive number"
-            )
+            problems.append(_problem(
+                f"row {row}: population {population_text!r} of {variable} {code!r} is not a positive number",
+                "bad_population", row=row, value=population_text, variable=variable, code=code,
+            ))
             continue
         if (variable, code) in seen:
-            problems.append(f"row {row}: {variable} {code!r} is given twice (also in row {seen[(variable, code)]})")
+            problems.append(_problem(
+                f"row {row}: {variable} {code!r} is given twice (also in row {seen[(variable, code)]})",
+                "duplicate", row=row, variable=variable, code=code, first=seen[(variable, code)],
+            ))
             continue
         seen[(variable, code)] = row
         counts.setdefault(variable, {})[code] = population
     if not problems and not counts:
-        problems.append(f"no data rows; give one row per category ({', '.join(FILE_COLUMNS)})")
+        problems.append(_problem(f"no data rows; give one row per category ({', '.join(FILE_COLUMNS)})",
+                                 "no_rows", columns=", ".join(FILE_COLUMNS)))
     for variable, margin in counts.items():
         absent = [
             f"{code} ({zh})" for code, zh, _ in margin_categories()[variable] if (variable, code) not in mentioned
         ]
         if absent:
-            problems.append(f"{variable} lacks the categories {', '.join(absent)}; give every category of a variable")
+            problems.append(_problem(
+                f"{variable} lacks the categories {', '.join(absent)}; give every category of a variable",
+                "incomplete", variable=variable, missing=", ".join(absent),
+            ))
     if problems:
-        raise MarginsError(_problem_list(where, problems))
+        raise MarginsError(_problem_list(where, [problem.text for problem in problems]), key="margins.problems",
+                           params={"file": filename or "", "count": len(problems),
+                                   "more": max(0, len(problems) - _MAX_LISTED)},
+                           problems=problems[:_MAX_LISTED])
     return PopulationMargins(
         counts={variable: counts[variable] for variable in MARGIN_VARIABLES if variable in counts},
         source=source,
@@ -379,6 +464,10 @@ def _population(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) and value > 0 else None
+
+
+def _problem(text: str, key: str, **params: object) -> MarginsProblem:
+    return MarginsProblem(text=text, key=f"margins.{key}", params=params)
 
 
 def _problem_list(where: str, problems: list[str]) -> str:
@@ -417,7 +506,9 @@ def _check_counts(counts: Mapping[str, Mapping[str, float]]) -> dict[str, dict[s
         listed = ", ".join(f"{variable} {total:,.0f}" for variable, total in totals.items())
         raise MarginsError(
             f"the variables' totals differ by more than {format_percent(TOTAL_TOLERANCE, decimals=0)} ({listed}); "
-            "every margin must describe the same population (e.g. all residents aged 18 and over)"
+            "every margin must describe the same population (e.g. all residents aged 18 and over)",
+            key="margins.totals_differ",
+            params={"tolerance": format_percent(TOTAL_TOLERANCE, decimals=0), "totals": listed},
         )
     return checked
 

@@ -136,6 +136,33 @@ register(
         },
         "refused_no_administrator": {"zh": "备份中没有启用的管理员：恢复后无人能管理系统。",
                                      "en": "The backup has no enabled administrator: nobody could manage the app."},
+        # Backups or restores that failed (survey_app.backup.BackupError.problem; issue 13: no English
+        # sentence in the Chinese page).
+        "failed_bad_url": {"zh": "数据库地址不是有效的 SQLAlchemy 地址。", "en": "The database URL is not a SQLAlchemy URL."},
+        "failed_server_database": {"zh": "数据库是 {backend}，不是内置的 SQLite 文件",
+                                   "en": "the database is {backend}, not the embedded SQLite file"},
+        "failed_not_a_file": {"zh": "SQLite 数据库 {database} 不是文件，无法备份",
+                              "en": "the SQLite database {database} is not a file and cannot be backed up"},
+        "failed_no_database": {"zh": "{path} 处没有可备份的数据库文件。",
+                               "en": "There is no database file at {path} to back up."},
+        "failed_same_file": {"zh": "备份目标 {path} 就是数据库本身，请另选文件。",
+                             "en": "The backup destination {path} is the database itself; choose another file."},
+        "failed_backup_failed": {"zh": "备份 {path} 失败，没有写入任何文件。",
+                                 "en": "The backup of {path} failed; nothing was written."},
+        "failed_no_backup_file": {"zh": "{path} 处没有备份文件。", "en": "There is no backup file at {path}."},
+        "failed_bad_backup_type": {"zh": "备份须为文件路径、字节或二进制文件，收到的是 {type}。",
+                                   "en": "The backup must be a path, bytes or a binary file, got {type}."},
+        "failed_unchecked_type": {"zh": "恢复无法检查本系统列 {column} 的类型，请联系开发人员。",
+                                  "en": "The restore cannot check the type of the app's column {column}; "
+                                  "tell the developers."},
+        "failed_compare_failed": {"zh": "无法将备份与当前数据库比较（读取当前数据库失败），没有任何改动。",
+                                  "en": "Comparing the backup with the database failed (the database could not be "
+                                  "read); nothing was changed."},
+        "failed_restore_failed": {"zh": "恢复失败，数据库没有改动；安全备份在 {path}。",
+                                  "en": "The restore failed and the database was not changed; the safety backup is "
+                                  "{path}."},
+        "failed_copy_damaged": {"zh": "复制出的数据库已损坏（完整性检查未通过），请重试。",
+                                "en": "The copied database is damaged (integrity check failed); try again."},
         "refused_note": {"zh": "已拒绝恢复此文件，当前数据没有任何改动；此次尝试已记入审计日志。",
                          "en": "The file was refused and the current data is unchanged; the attempt is in the audit log."},
         "col_username": {"zh": "用户名", "en": "User name"},
@@ -296,7 +323,7 @@ def _backups(user: User, lang: str) -> None:
     try:
         database = sqlite_path(url)
     except BackupError as exc:
-        st.info(t("admin.not_sqlite", lang, detail=md_text(exc)))
+        st.info(t("admin.not_sqlite", lang, detail=_failure_text(exc, lang)))
         return
     st.caption(t("admin.backup_help", lang))
     # Streamlit serves download files under /media/ URLs to anyone holding the link, signed in or
@@ -370,8 +397,15 @@ def _backup_failure(error: Exception, lang: str) -> None:
         st.caption(t("admin.refused_note", lang))
     elif isinstance(error, PermissionDeniedError):
         st.error(error_text(error, lang))
+    elif isinstance(error, BackupError):
+        st.error(t("admin.backup_error", lang, detail=_failure_text(error, lang)))
     else:
         st.error(t("admin.backup_error", lang, detail=md_text(error)))
+
+
+def _failure_text(error: BackupError, lang: str) -> str:
+    """A failed backup or restore in the interface language; paths and names as literal text."""
+    return t(f"admin.failed_{error.problem}", lang, **{name: md_text(value) for name, value in error.params.items()})
 
 
 if __name__ == "__main__":

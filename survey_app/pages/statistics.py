@@ -7,6 +7,7 @@ The choices are kept for the session and used by every results page. Estimates c
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
@@ -477,15 +478,25 @@ def _save_upload(url: str, upload, source: str, reference: date, lang: str) -> N
         margins = read_margins(read_upload(upload, what="margins file"), upload.name, source=source,
                                reference_date=reference)
     except MarginsError as exc:
-        head, _, rest = str(exc).partition("\n")
-        # the message quotes the file's cells: literal text, not Markdown
-        st.error(md_text(head) + ("\n\n" + "\n".join(f"- {md_text(line.strip())}" for line in rest.splitlines())
-                                  if rest else ""))
+        st.error(_margins_error_text(exc, lang))
         return
     saved = get_margins_store(url).save(margins)
     save_settings(replace(current_settings(), margins_id=saved.id))
     st.session_state.pop(_WIDGETS["margins_id"], None)
     st.success(t("statistics.saved", lang, id=saved.id))
+
+
+def _margins_error_text(error: MarginsError, lang: str) -> str:
+    """A refused margins file in ``lang``: the reason, then one list item per problem."""
+    def text(key: str, params: Mapping[str, object]) -> str:
+        # the values quote the file's name and cells: literal text, not Markdown
+        return t(key, lang, **{name: md_text(value) if isinstance(value, str) else value
+                               for name, value in params.items()})
+
+    lines = [f"- {text(problem.key, problem.params)}" for problem in error.problems]
+    if error.params.get("more"):
+        lines.append(f"- {t('margins.more', lang, more=error.params['more'])}")
+    return text(error.key, error.params) + ("\n\n" + "\n".join(lines) if lines else "")
 
 
 def _show_margins(margins: PopulationMargins, lang: str) -> None:

@@ -83,3 +83,34 @@ def test_a_crafted_backup_is_refused_once_with_the_reason_and_changes_nothing(db
     assert [e.value for e in at.error] == [t("admin.refused_no_setup", "en")]
     assert audit_actions(db_url)[len(actions):] == ["restore_refused"]
     assert interview_count(db_url) == 2
+
+
+def test_a_failed_restore_check_is_explained_in_chinese(db_url, accounts, backup, tmp_path, monkeypatch):
+    """Issue 13: a backup error that is not a refusal (here the live database cannot be read while
+    the backup is compared with it) is worded in the page's language, naming nothing in English."""
+    from survey_app import backup as backup_module
+    from tests.survey_app.test_results_chinese import ENGLISH, offending
+
+    unreadable = tmp_path / "unreadable.db"
+    unreadable.write_bytes(b"not a database " * 300)
+    compare = backup_module._plan
+    monkeypatch.setattr(backup_module, "_plan", lambda copy, _target: compare(copy, unreadable))
+    at = open_page(accounts, "chief", "pages/admin.py", lang="zh")
+    clean(at.file_uploader(key="admin_restore").upload("nightly.db", backup.read_bytes()).run())
+    shown = [e.value for e in at.error]
+    assert shown == [t("admin.backup_error", "zh", detail=t("admin.failed_compare_failed", "zh"))]
+    assert not ENGLISH.search(" ".join(shown)) and not offending(shown), shown
+    assert not [button for button in at.button if button.key == "admin_restore_button"]
+    assert interview_count(db_url) == 2
+
+
+def test_every_failure_has_a_text_in_each_language():
+    from survey_app.backup import FAILURE_PROBLEMS, BackupError
+
+    for problem in FAILURE_PROBLEMS:
+        error = BackupError("English message", problem=problem)
+        for lang in LANGUAGES:
+            assert t(f"admin.failed_{problem}", lang, path="p", backend="b", database="d", type="t", column="c")
+            assert str(error) == "English message" and error.problem == problem
+    with pytest.raises(ValueError, match="problem must be one of"):
+        BackupError("English message", problem="not_sqlite")

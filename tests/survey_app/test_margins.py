@@ -182,6 +182,33 @@ def test_every_problem_is_listed_not_just_the_first():
     assert "district lacks" not in message
 
 
+def test_every_problem_carries_a_text_in_each_language_with_its_values():
+    """Issue 13: the page words each problem in its own language from the problem's key and values."""
+    from survey_app.i18n import LANGUAGES, t
+
+    def edit(table):
+        table.loc[0, "population"] = "x"
+        table.loc[2, "category"] = table.loc[1, "category"]
+        table.loc[9, "variable"] = "income"
+
+    with pytest.raises(MarginsError) as caught:
+        read_margins(csv_bytes(problem_table(edit)), "bad.csv", source=SOURCE, reference_date=DAY)
+    error = caught.value
+    assert error.key == "margins.problems" and error.params["file"] == "bad.csv" and error.params["count"] == 5
+    assert [p.key.split(".")[1] for p in error.problems] == [
+        "bad_population", "duplicate", "unknown_variable", "incomplete", "incomplete"]
+    assert [p.text for p in error.problems] == [line.strip() for line in str(error).splitlines()[1:]]
+    assert error.problems[0].params == {"row": 2, "value": "x", "variable": "district", "code": "chongchuan"}
+    for lang in LANGUAGES:
+        worded = [t(problem.key, lang, **problem.params) for problem in [*error.problems]]
+        assert "x" in worded[0] and "4" in worded[1] and "3" in worded[1] and "income" in worded[2]
+        assert "5" in t(error.key, lang, **error.params)
+    with pytest.raises(MarginsError) as caught:
+        read_table(b"a,b", "margins.txt")
+    assert caught.value.key == "margins.bad_suffix" and caught.value.params == {"file": "margins.txt", "suffix": ".txt"}
+    assert "margins.txt" in t(caught.value.key, "zh", **caught.value.params)
+
+
 def test_missing_columns_and_empty_tables():
     with pytest.raises(MarginsError, match="lacks the column\\(s\\) population.*found: variable, category"):
         parse_margins(full_table()[["variable", "category"]], source=SOURCE, reference_date=DAY)

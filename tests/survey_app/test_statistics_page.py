@@ -190,6 +190,27 @@ def test_a_bad_margins_file_is_explained_and_not_stored(tmp_path, monkeypatch):
     assert MarginsStore(url).latest() is None
 
 
+def test_a_bad_margins_file_is_explained_in_chinese(tmp_path, monkeypatch):
+    """Issue 13: the refusal of a margins file is worded in the page's language, with the file's
+    rows and cells (as typed) in it."""
+    from tests.survey_app.test_results_chinese import ENGLISH, offending
+
+    url = f"sqlite:///{tmp_path / 'bad_zh.db'}"
+    at = open_page(url, monkeypatch, lang="zh")
+    bad = margins_csv([("sex", "male", 100.0), ("sex", "M", 90.0), ("region", "north", 5.0)])
+    at.file_uploader(key="margins_file").set_value(("bad.csv", bad, "text/csv"))
+    at.text_input(key="margins_source").input("南通统计年鉴 2021")
+    at.button[-1].click().run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    message = " ".join(shown).replace("\\", "")  # as read: without Markdown escapes
+    assert "第 3 行" in message and "「M」" in message and "第 4 行" in message and "「region」" in message
+    assert "bad.csv" in message and "3 个问题" in message
+    assert not ENGLISH.search(message), message
+    assert not offending(shown), shown
+    assert MarginsStore(url).latest() is None
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(0.01, 1e4), min_size=1, max_size=60))
 def test_weight_summary_identities(values):
