@@ -8,7 +8,8 @@ this module:
 
 - text (captions, cards, messages): :func:`format_percent`, :func:`format_points`;
 - tables on the pages (``st.dataframe``): :func:`percent_table`, which formats the shown
-  text and keeps the numbers, so a column still sorts by value;
+  text and keeps the numbers, so a column still sorts by value; :func:`estimate_rows_table` for
+  tables whose rows mix proportions and means;
 - charts (Vega-Lite d3-format): :data:`VEGA_PERCENT` for values (tooltips, labels); an axis
   shows round ticks with as many decimals as its step needs (``charts.axis_ticks``);
 - the workbook: :data:`EXCEL_PERCENT`, a number format on the unrounded number; a difference
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
 __all__ = ["PERCENT_DECIMALS", "EXCEL_PERCENT", "EXCEL_POINTS", "VEGA_PERCENT", "VEGA_PERCENT_AXIS", "STREAMLIT_PERCENT", "FormattingError", "format_percent",
-           "format_points", "percent_table"]
+           "format_points", "percent_table", "estimate_rows_table"]
 
 #: Decimals of a proportion shown as a percentage, everywhere.
 PERCENT_DECIMALS = 1
@@ -139,3 +140,25 @@ def percent_table(frame: pd.DataFrame, columns: Iterable[str]) -> Styler:
     if unknown:
         raise FormattingError(f"columns {unknown} are not in the table; it has {list(frame.columns)}")
     return frame.style.format(format_percent, subset=columns)
+
+
+def estimate_rows_table(frame: pd.DataFrame, statistics: Iterable[str], columns: Iterable[str]) -> Styler:
+    """``frame`` for ``st.dataframe`` whose rows are estimates of ``statistics`` (one per row,
+    "proportion" or "mean"): the ``columns`` of proportion rows shown by :func:`format_percent`,
+    of mean rows with two decimals. The cells keep their numbers; only the shown text changes."""
+    share = [kind == "proportion" for kind in statistics]
+    columns = [c for c in columns if c in frame.columns]
+    proportions = frame.index[share]
+    means = frame.index[[not s for s in share]]
+    styler = frame.style
+    if len(proportions):
+        styler = styler.format(format_percent, subset=(proportions, columns))
+    if len(means):
+        styler = styler.format(_two_decimals, subset=(means, columns))
+    return styler
+
+
+def _two_decimals(value: Any) -> str:
+    number = _number(value, "value")
+    return _MISSING if number is None or math.isinf(number) else f"{number:,.2f}"
+

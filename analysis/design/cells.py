@@ -27,7 +27,7 @@ from ..results import OVERALL
 from .structure import Structure, as_list, combine_codes, combined_codes
 
 __all__ = ["CellSums", "Levels", "Partition", "CellDomains", "Domains", "unit_starts",
-           "sum_cells", "sum_domains"]
+           "sum_cells", "sum_domains", "EngineColumns"]
 
 
 def unit_starts(unit: np.ndarray, n_units: int) -> np.ndarray | None:
@@ -557,4 +557,22 @@ class Domains:
     index: pd.Index
     by: tuple
 
+
+class EngineColumns:
+    """The checked columns and the domains a variance engine offers (``numeric``, ``binary``,
+    ``factor``, ``domains``), from its :class:`CellSums` ``cells``; both engines inherit them."""
+
+    cells: CellSums
+
+    def numeric(self, column: str) -> np.ndarray:
+        return self.cells.structure.numeric(column)
+
+    def binary(self, column: str) -> np.ndarray:
+        return self.cells.binary(column)
+
+    def factor(self, column: str, argument: str) -> tuple[np.ndarray, pd.Index]:
+        return self.cells.structure.factor(column, argument)
+
+    def domains(self, by) -> Domains:
+        return self.cells.domains(by)
 

@@ -12,13 +12,12 @@ Depends on :mod:`.structure`, :mod:`.cells`, :mod:`.engine` and :mod:`analysis._
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 from .._ci import CI_METHODS, LikelihoodInputs
 from ..errors import VariableError
 from ..weighting import CalibrationStep
-from .cells import CellSums, Domains
+from .cells import CellSums, Domains, EngineColumns
 from .engine import Ratio, Shares
 from .structure import CERTAINTY_F, Stage, Structure
 
@@ -44,7 +43,7 @@ def ratio_influence(B0: list, B1: list, ratio: np.ndarray, sw: np.ndarray) -> li
     return out
 
 
-class Linearization:
+class Linearization(EngineColumns):
     """Taylor-linearisation variances of one design (structure, weights, calibration).
 
     Parameters
@@ -65,18 +64,6 @@ class Linearization:
         self.cal = cal
         self.cells = CellSums(structure, w, cal)
         self._cache: dict = {}
-    # Columns and domains ------------------------------------------------------------------
-    def numeric(self, column: str) -> np.ndarray:
-        return self.structure.numeric(column)
-
-    def binary(self, column: str) -> np.ndarray:
-        return self.cells.binary(column)
-
-    def factor(self, column: str, argument: str) -> tuple[np.ndarray, pd.Index]:
-        return self.structure.factor(column, argument)
-
-    def domains(self, by) -> Domains:
-        return self.cells.domains(by)
 
     def degf(self) -> int:
         """PSUs minus strata among rows of non-zero weight."""

@@ -24,13 +24,12 @@ Depends on :mod:`.structure`, :mod:`.cells` (the domains), :mod:`.engine` and
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from scipy.special import expit, logit
 
 from .._ci import CI_METHODS, t_quantile
 from ..errors import ReplicateError, VariableError
-from .cells import CellSums, Domains
+from .cells import CellSums, Domains, EngineColumns
 from .engine import Ratio, Shares
 from .structure import Structure
 
@@ -175,7 +174,7 @@ def replicate_weights(structure: Structure, w: np.ndarray, factors, *, per: str,
     return rw, weights_rank(factors) - 1
 
 
-class Replicates:
+class Replicates(EngineColumns):
     """Replicate-weight variances (R's ``svrVar``) of one set of replicate weights.
 
     Parameters
@@ -204,18 +203,6 @@ class Replicates:
         self.rscales = rscales
         self.mse = mse
         self.degf = degf
-    # Columns and domains ------------------------------------------------------------------
-    def numeric(self, column: str) -> np.ndarray:
-        return self.structure.numeric(column)
-
-    def binary(self, column: str) -> np.ndarray:
-        return self.cells.binary(column)
-
-    def factor(self, column: str, argument: str) -> tuple[np.ndarray, pd.Index]:
-        return self.structure.factor(column, argument)
-
-    def domains(self, by) -> Domains:
-        return self.cells.domains(by)
 
     # Variance -------------------------------------------------------------------------------
     def svrvar(self, thetas: np.ndarray, full: np.ndarray) -> np.ndarray:

@@ -11,16 +11,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from analysis import CI_METHODS
 from analysis.errors import SurveyError
 from survey_app.auth import require_role
 from survey_app.charts import forest_plot, verdict_label, weight_histogram
-from survey_app.formatting import format_percent, percent_table
+from survey_app.formatting import estimate_rows_table, format_percent, percent_table
 from survey_app.i18n import current_language, register, t
 from survey_app.margins import (MARGIN_VARIABLES, MarginsError, PopulationMargins, margin_categories,
                                 margins_template, read_margins)
@@ -332,7 +330,7 @@ def estimate_table(tables: ReportTables, lang: str) -> pd.DataFrame:
 def _estimates(tables: ReportTables, lang: str) -> None:
     st.subheader(t("statistics.estimates", lang), anchor=False)
     # Every row shown (the default height shows ten), the target's name kept in view when scrolling sideways.
-    st.dataframe(scaled_display(estimate_table(tables, lang), tables.overview["statistic"].to_numpy()),
+    st.dataframe(estimate_rows_table(estimate_table(tables, lang), tables.overview["statistic"], SCALED_COLUMNS),
                  hide_index=True, width="stretch", height="content", placeholder=t("estimates.missing", lang),
                  column_config={**_number_columns(lang),
                                 t("statistics.target", lang): st.column_config.TextColumn(pinned=True),
@@ -340,32 +338,14 @@ def _estimates(tables: ReportTables, lang: str) -> None:
                                 t("statistics.verdict", lang): st.column_config.TextColumn(width="medium")})
 
 
-#: Columns on the scale of the estimate: a proportion's are shown as percentages (the interface's one
-#: rule, :func:`survey_app.formatting.format_percent`), a mean's with two decimals.
+#: Columns on the scale of the estimate: a proportion's shown as percentages, a mean's with two
+#: decimals (:func:`survey_app.formatting.estimate_rows_table`).
 SCALED_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "threshold")
-
-
-def scaled_display(shown: pd.DataFrame, statistics) -> Styler:
-    """``shown`` (one row per ``statistics`` entry, "proportion" or "mean") for ``st.dataframe``:
-    the :data:`SCALED_COLUMNS` of proportion rows as percentages, of mean rows with two decimals.
-    The cells keep their numbers, so the columns still sort by value; only the text changes."""
-    columns = [c for c in SCALED_COLUMNS if c in shown.columns]
-    share = np.asarray(statistics) == "proportion"
-    styler = shown.style
-    if share.any():
-        styler = styler.format(format_percent, subset=pd.IndexSlice[shown.index[share], columns])
-    if (~share).any():
-        styler = styler.format(_two_decimals, subset=pd.IndexSlice[shown.index[~share], columns])
-    return styler
-
-
-def _two_decimals(value: float) -> str:
-    return "" if pd.isna(value) else f"{value:,.2f}"
 
 
 def _number_columns(lang: str) -> dict:
     number = st.column_config.NumberColumn
-    # no format for SCALED_COLUMNS: scaled_display gives their text, row by row
+    # no format for SCALED_COLUMNS: estimate_rows_table gives their text, row by row
     formats = {"estimate": None, "se": None, "ci_low": None, "ci_high": None, "threshold": None,
                "df": "%d", "deff": "%.2f", "n": "%d", "n_eff": "%.1f", "p_value": "%.4f"}
     return {column: number(t(f"statistics.col_{column}", lang), format=fmt) for column, fmt in formats.items()}
@@ -386,7 +366,7 @@ def _domains(tables: ReportTables, lang: str) -> None:
     shown = _blank_too_few(table.drop(columns=["domain", "too_few", "n_needed"]), table)
     shown["verdict"] = verdicts_in_words(table, lang)
     statistic = tables.overview.loc[target_id, "statistic"]
-    st.dataframe(scaled_display(shown, [statistic] * len(shown)), hide_index=True, width="stretch",
+    st.dataframe(estimate_rows_table(shown, [statistic] * len(shown), SCALED_COLUMNS), hide_index=True, width="stretch",
                  height="content", placeholder=t("estimates.missing", lang),
                  column_config={**_number_columns(lang), "name": t("statistics.domain", lang),
                                 "variable": t("statistics.domain_variable", lang),

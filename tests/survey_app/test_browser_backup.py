@@ -29,7 +29,7 @@ from survey_app.pages import signin as signin_page  # noqa: F401
 from survey_app.store import ResponseStore
 from tests.conftest import require_program
 from tests.survey_app.review_helpers import ADMIN_PASSWORD, FAST
-from tests.survey_app.test_browser_interview import CHROMIUM_ARGS, idle, server  # noqa: F401  (fixture)
+from tests.survey_app.test_browser_interview import CHROMIUM_ARGS, idle, server, sign_in  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -79,10 +79,7 @@ def test_backup_download_is_made_on_click_and_not_left_reachable(server, tmp_pat
             page.on("websocket", watch)
             page.goto(base)
             page.get_by_role("heading", name=t("signin.title", "zh")).wait_for()
-            page.get_by_label(t("signin.username", "zh"), exact=True).fill("chief")
-            page.get_by_label(t("signin.password", "zh"), exact=True).fill(ADMIN_PASSWORD)
-            page.get_by_role("button", name=t("signin.submit", "zh"), exact=True).click()
-            idle(page)
+            sign_in(page, username="chief", password=ADMIN_PASSWORD)
             # by the menu, in the same browser session (the menu entry is the page's title); the
             # page shown first (the questionnaires) offers downloads of its own
             frames.clear()

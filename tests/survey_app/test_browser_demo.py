@@ -25,6 +25,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401  (server is 
     idle,
     press,
     server,
+    sign_in,
     snap,
 )
 from tests.survey_app.test_demo_pages import real_interviews
@@ -53,9 +54,7 @@ def test_the_demo_is_switched_on_loaded_labelled_and_removed_in_a_browser(server
             tablet = browser.new_page(viewport=PORTRAIT)
             tablet.set_default_timeout(ACTION_TIMEOUT * 6)   # loading the demo takes a while on a busy machine
             tablet.goto(base)
-            tablet.get_by_label(t("signin.username", "zh"), exact=True).fill("S01")
-            tablet.get_by_label(t("signin.password", "zh"), exact=True).fill(PASSWORD)
-            press(tablet, t("signin.submit", "zh"))
+            sign_in(tablet, username="S01", password=PASSWORD)
             tablet.get_by_role("heading", name=t("dashboard.title", "zh")).wait_for()
             idle(tablet)
             main = tablet.locator('[data-testid="stMain"]')

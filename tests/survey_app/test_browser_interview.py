@@ -156,10 +156,10 @@ def snap(page, path: Path) -> None:
     page.screenshot(path=path)
 
 
-def sign_in(page, lang: str = "zh") -> None:
-    """Fill the sign-in form as interviewer T01."""
-    page.get_by_label(t("signin.username", lang), exact=True).fill("T01")
-    page.get_by_label(t("signin.password", lang), exact=True).fill(PASSWORD)
+def sign_in(page, lang: str = "zh", *, username: str = "T01", password: str = PASSWORD) -> None:
+    """Fill the sign-in form (by default as interviewer T01) and wait for the page."""
+    page.get_by_label(t("signin.username", lang), exact=True).fill(username)
+    page.get_by_label(t("signin.password", lang), exact=True).fill(password)
     press(page, t("signin.submit", lang))
 
 

@@ -30,6 +30,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401 - `server` i
     PORTRAIT,
     idle,
     server,
+    sign_in,
 )
 from tests.survey_app.test_results_chinese import few_interviews
 
@@ -107,10 +108,7 @@ def test_statistics_and_frequencies_in_chinese_on_a_tablet(server, tmp_path, dat
             page.add_init_script(RECORD_DRAWN_TEXT)
             page.set_default_timeout(ACTION_TIMEOUT * 3)  # the first estimates take a while on a shared machine
             page.goto(base)
-            page.get_by_label(t("signin.username", "zh"), exact=True).fill("S01")
-            page.get_by_label(t("signin.password", "zh"), exact=True).fill(PASSWORD)
-            page.get_by_role("button", name=t("signin.submit", "zh"), exact=True).click()
-            idle(page)
+            sign_in(page, username="S01", password=PASSWORD)
             open_page(page, t("statistics.title", "zh"), t("statistics.estimates", "zh"))
             screenshots(page, shots, f"statistics_{data}")
             statistics_text = page.get_by_test_id("stMain").inner_text()

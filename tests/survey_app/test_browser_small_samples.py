@@ -23,6 +23,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401  (server is 
     idle,
     press,
     server,
+    sign_in,
     snap,
 )
 from tests.survey_app.test_results_chinese import few_interviews
@@ -49,9 +50,7 @@ def test_dashboard_of_one_or_two_interviews_in_a_browser(server, tmp_path, count
             tablet = browser.new_page(viewport=PORTRAIT)
             tablet.set_default_timeout(ACTION_TIMEOUT * 3)
             tablet.goto(base)
-            tablet.get_by_label(t("signin.username", "zh"), exact=True).fill("S01")
-            tablet.get_by_label(t("signin.password", "zh"), exact=True).fill(PASSWORD)
-            press(tablet, t("signin.submit", "zh"))
+            sign_in(tablet, username="S01", password=PASSWORD)
             tablet.get_by_role("heading", name=t("dashboard.title", "zh")).wait_for()
             too_few = t("estimates.too_few", "zh", n=count, needed="30")
             tablet.get_by_text(too_few).wait_for()

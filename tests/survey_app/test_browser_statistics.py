@@ -26,6 +26,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401 - `server` i
     PORTRAIT,
     idle,
     server,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -68,10 +69,7 @@ def test_verdict_estimate_and_every_row_are_in_view(server, tmp_path):
             page = browser.new_page(viewport=LANDSCAPE)
             page.set_default_timeout(ACTION_TIMEOUT * 3)  # the first estimates take a while on a shared machine
             page.goto(base)
-            page.get_by_label(t("signin.username", "zh"), exact=True).fill("S01")
-            page.get_by_label(t("signin.password", "zh"), exact=True).fill(PASSWORD)
-            page.get_by_role("button", name=t("signin.submit", "zh"), exact=True).click()
-            idle(page)
+            sign_in(page, username="S01", password=PASSWORD)
             page.get_by_test_id("stSidebarNav").get_by_text(t("statistics.title", "zh"), exact=True).click()
             page.get_by_role("heading", name=t("statistics.estimates", "zh")).wait_for()
             idle(page)

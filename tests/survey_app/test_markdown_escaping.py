@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from survey_app.assignments import AssignmentError, AssignmentStore
@@ -55,11 +55,13 @@ def test_md_text_leaves_no_markup(payload):
     assert re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "") == payload.replace("\n", " ")
 
 
+@settings(derandomize=True)
 @given(hs.text(max_size=40))
 def test_md_text_escapes_every_special_character(text):
     escaped = md_text(text)
     plain = re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "")
-    assert plain == re.sub(r"[\r\n\u2028\u2029]+", " ", text)
+    # an invisible joiner already in the text is removed with the ones md_text adds
+    assert plain == re.sub(r"[\r\n\u2028\u2029]+", " ", text).replace("\u2060", "")
 
 
 # -- pages -----------------------------------------------------------------------------------
