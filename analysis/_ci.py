@@ -6,17 +6,20 @@ entry per domain.  The quantile is Student t on the design degrees of freedom, a
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, stats
-from scipy.special import expit, logit
+from scipy.special import betaincinv, expit, logit
 
 CI_METHODS = ("logit", "beta", "mean", "asin", "likelihood", "wilson")
 
 
 _T_CACHE: dict = {}
 _T_CACHE_SIZE = 256
+# shared by every session of the app (and any threads): eviction and insertion under one lock
+_T_CACHE_LOCK = threading.Lock()
 
 
 def t_quantile(level: float, df: np.ndarray) -> np.ndarray:
@@ -33,9 +36,10 @@ def t_quantile(level: float, df: np.ndarray) -> np.ndarray:
         ok = df > 0
         out[ok] = stats.t.ppf(1 - (1 - level) / 2, df[ok])
         out.flags.writeable = False
-        if len(_T_CACHE) >= _T_CACHE_SIZE:
-            del _T_CACHE[next(iter(_T_CACHE))]
-        _T_CACHE[key] = out
+        with _T_CACHE_LOCK:
+            while len(_T_CACHE) >= _T_CACHE_SIZE:
+                _T_CACHE.pop(next(iter(_T_CACHE)), None)
+            _T_CACHE[key] = out
     return out
 
 
@@ -141,6 +145,10 @@ def proportion_ci(method: str, p: np.ndarray, var: np.ndarray, df: np.ndarray, l
                 low[i], high[i] = _likelihood_one(
                     p[i], var[i], df[i], level, lik.w1[i], lik.w0[i], lik.first_s0[i],
                     lik.first_s1[i], lik.first_dev[i], lik.dispersion[i], lik.n_model_rows[i])
+            failed = interior & (df > 0) & (np.isnan(low) | np.isnan(high))
+            if failed.any():
+                notes.append(f"the likelihood profile could not be solved for {int(failed.sum())}"
+                             " estimate(s) (limits left empty): use ci_method='logit' there")
         else:  # pragma: no cover - validated by the caller
             raise ValueError(method)
 
@@ -211,7 +219,7 @@ def _likelihood_one(p, var, df, level, w1, w0, s0, s1, dev0, dispersion, n_rows)
     std_err = np.sqrt(var) / (mu * (1 - mu))   # summary.svyglm: design-based SE of logit
     lam = std_err ** 2 * naive_weight_sum      # cov.unscaled / naive.cov
     alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
-    zmax = np.sqrt(stats.f.isf(alpha, 1, n_rows - 1))
+    zmax = np.sqrt(f_upper_quantile(alpha, 1.0, n_rows - 1))
     delta = zmax / 5
 
     def z_of(b, sign):
@@ -253,6 +261,17 @@ def _likelihood_one(p, var, df, level, w1, w0, s0, s1, dev0, dispersion, n_rows)
             except (ValueError, RuntimeError):  # pragma: no cover - degenerate profile
                 lim[side] = np.nan
     return expit(lim[0]), expit(lim[1])
+
+
+def f_upper_quantile(alpha: float, df1: float, df2: float) -> float:
+    """R's ``qf(alpha, df1, df2, lower.tail = FALSE)``, accurate for tiny ``alpha``.
+
+    As R: ``(1/qbeta(alpha, df2/2, df1/2) - 1) df2/df1``.  scipy's ``f.isf`` inverts
+    ``1 - alpha`` and is lost below ``alpha`` of about 1e-16, which a large design effect
+    reaches (the profile's alpha is ``pnorm(qt(.025, df) sqrt(deff))/2``).
+    """
+    x = betaincinv(df2 / 2, df1 / 2, alpha)
+    return (1.0 / x - 1.0) * df2 / df1
 
 
 def _xlogy(x, y):

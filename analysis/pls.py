@@ -50,7 +50,7 @@ import pandas as pd
 
 from .errors import SurveyError
 
-__all__ = ["plspm", "PLSResult", "PLSModelError", "SCHEMES", "MODES"]
+__all__ = ["plspm", "PLSResult", "PLSModelError", "SCHEMES", "MODES", "outer_weights", "causal_order"]
 
 Scheme = Literal["centroid", "factorial", "path"]
 Mode = Literal["A", "B"]
@@ -146,10 +146,10 @@ def _check_model(data: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
             raise PLSModelError(f"latent variable {lv!r} has no edge in the inner model",
                                 argument="inner", value=lv,
                                 fix=f"add an edge to or from {lv!r}, or remove its block")
-    return _topological(names, edges), items, mode_of, edges
+    return causal_order(names, edges), items, mode_of, edges
 
 
-def _topological(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
+def causal_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
     """The blocks in an order where every edge points forward (the given order when it does)."""
     preds = {lv: {a for a, b in edges if b == lv} for lv in names}
     order: list[str] = []
@@ -215,11 +215,6 @@ def _survey_weights(data: pd.DataFrame, weights: str | np.ndarray | None) -> np.
 # --------------------------------------------------------------------------- algorithm
 
 
-def _standardise(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Columns of ``y`` (already weighted-centred) scaled to unit weighted variance."""
-    return y / np.sqrt(p @ y**2)
-
-
 def _wls(x: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Weighted least squares coefficients of ``y`` on ``x`` (both centred, no intercept)."""
     root = np.sqrt(p)[:, None]
@@ -227,12 +222,9 @@ def _wls(x: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return coef
 
 
-def _inner_weights(y: np.ndarray, p: np.ndarray, adj: np.ndarray, scheme: str) -> np.ndarray:
-    """``E[j, k]``: the weight of LV ``j`` in the inner estimate of LV ``k``.
-
-    ``adj[j, k]`` is 1 when the inner model has the edge ``j -> k``.
-    """
-    corr = y.T @ (p[:, None] * y)
+def _inner_weights(corr: np.ndarray, adj: np.ndarray, scheme: str) -> np.ndarray:
+    """``E[j, k]``: the weight of LV ``j`` in the inner estimate of LV ``k``, from the LVs'
+    correlations ``corr``; ``adj[j, k]`` is 1 when the inner model has the edge ``j -> k``."""
     both = adj + adj.T
     if scheme == "centroid":
         return np.sign(corr) * both
@@ -242,38 +234,50 @@ def _inner_weights(y: np.ndarray, p: np.ndarray, adj: np.ndarray, scheme: str) -
     for k in range(adj.shape[0]):
         pred = adj[:, k] == 1  # LVs explaining k: regression coefficients
         if pred.any():
-            e[pred, k] = _wls(y[:, pred], y[:, k], p)
+            e[pred, k] = np.linalg.lstsq(corr[np.ix_(pred, pred)], corr[pred, k], rcond=None)[0]
         follow = adj[k, :] == 1  # LVs explained by k: correlations
         e[follow, k] = corr[follow, k]
     return e
 
 
-def _estimate(x: np.ndarray, p: np.ndarray, cols: list[np.ndarray], modes: list[str],
-              adj: np.ndarray, scheme: str, tol: float, max_iter: int
-              ) -> tuple[np.ndarray, int, bool]:
+def outer_weights(S: np.ndarray, cols: Sequence[np.ndarray], modes: Sequence[str],
+                  adj: np.ndarray, scheme: str, *, tol: float = 1e-6, max_iter: int = 100
+                  ) -> tuple[np.ndarray, int, bool]:
+    """The outer weights of the Wold–Lohmöller iteration from the items' (weighted, "divide by
+    n") covariance matrix ``S`` alone: every step is a function of the moments, so the
+    replicates of an index need only their own ``S``.
+
+    Returns ``(weights (items x LVs), iterations, converged)``; every LV ``x @ weights`` has
+    unit variance.
+    """
     n_lv = len(cols)
-    weights = np.zeros((x.shape[1], n_lv))
+    weights = np.zeros((S.shape[0], n_lv))
     for j, idx in enumerate(cols):
         weights[idx, j] = 1.0
-    weights /= np.sqrt(p @ (x @ weights) ** 2)
+
+    def unit(w: np.ndarray) -> np.ndarray:
+        return w / np.sqrt(np.einsum("ij,ik,kj->j", w, S, w))
+
+    weights = unit(weights)
     old = weights.sum(axis=1)
     iteration, converged = 1, False
     while True:
-        y = _standardise(x @ weights, p)
-        z = y @ _inner_weights(y, p, adj, scheme)
+        wn = unit(weights)                       # standardised LVs y = x @ wn
+        inner = wn @ _inner_weights(wn.T @ S @ wn, adj, scheme)   # z = x @ inner
+        cov_z = S @ inner                        # covariances of the items with z
         for j, idx in enumerate(cols):
             if modes[j] == "A":
-                weights[idx, j] = x[:, idx].T @ (p * z[:, j])
+                weights[idx, j] = cov_z[idx, j]
             else:
-                weights[idx, j] = _wls(x[:, idx], z[:, j], p)
+                weights[idx, j] = np.linalg.lstsq(S[np.ix_(idx, idx)], cov_z[idx, j],
+                                                  rcond=None)[0]
         new = weights.sum(axis=1)
         converged = float(np.sum((np.abs(old) - np.abs(new)) ** 2)) < tol
         if converged or iteration >= max_iter:
             break
         old = new
         iteration += 1
-    weights /= np.sqrt(p @ (x @ weights) ** 2)
-    return weights, iteration, converged
+    return unit(weights), iteration, converged
 
 
 # --------------------------------------------------------------------------- result
@@ -489,7 +493,8 @@ def plspm(data: pd.DataFrame, *, blocks: Mapping[str, Sequence[str]],
     for a, b in edges:
         adj[position[a], position[b]] = 1.0
 
-    w, iterations, converged = _estimate(x, p, cols, modes_list, adj, scheme, tol, max_iter)
+    w, iterations, converged = outer_weights(x.T @ (p[:, None] * x), cols, modes_list, adj,
+                                             scheme, tol=tol, max_iter=max_iter)
     y = x @ w
 
     # Inner model: weighted least squares of each endogenous LV on its predecessors.

@@ -20,11 +20,15 @@ Frequency tables add ``count`` (unweighted respondents in the category) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-__all__ = ["Estimate", "RESULT_COLUMNS", "OVERALL"]
+from .errors import VariableError
+
+__all__ = ["Estimate", "RESULT_COLUMNS", "OVERALL", "table_summary"]
 
 #: Columns every result table has, in this order.
 RESULT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "df", "n", "n_eff", "deff")
@@ -57,6 +61,10 @@ class Estimate:
     notes : tuple of str
         Remarks on the computation (fallbacks used, rows dropped for missing values...).
 
+    The covariance of the rows (:meth:`vcov`) and linear combinations of them
+    (:meth:`contrast`) are available for estimates of one design (R's ``svyby(...,
+    covmat=TRUE)`` and ``svycontrast``); they are computed when first asked for.
+
     Examples
     --------
     >>> est = des.mean("api00")                       # doctest: +SKIP
@@ -73,6 +81,9 @@ class Estimate:
     design: str
     _table: pd.DataFrame = field(repr=False)
     notes: tuple = ()
+    # () -> (covariance matrix of the rows, the design's degrees of freedom); None: unknown
+    _covariance: Callable[[], tuple[np.ndarray, float]] | None = field(default=None, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Return the result table (a copy: the result itself cannot be changed).
@@ -116,6 +127,102 @@ class Estimate:
     def __len__(self) -> int:
         return len(self._table)
 
+    # Covariance and contrasts ------------------------------------------------------------
+    def _vcov_matrix(self) -> tuple[np.ndarray, float]:
+        if self._covariance is None:
+            raise VariableError("this estimate carries no covariance of its rows",
+                                argument="vcov", value=self.statistic,
+                                fix="estimate it with a design's estimator (mean, total, "
+                                    "proportion, frequencies, ratio, quantile...)")
+        if "vcov" not in self._cache:
+            self._cache["vcov"] = self._covariance()
+        return self._cache["vcov"]
+
+    def vcov(self) -> pd.DataFrame:
+        """The covariance matrix of the rows' estimates (R: ``vcov(svyby(..., covmat=TRUE))``).
+
+        Domains of one design are estimated from the same PSUs, so their covariances are not
+        zero in general (and calibration links them even when the PSUs differ).  The diagonal
+        is ``se ** 2`` of the rows, except under ``lonely_psu="average"``: the matrix scales
+        by the design's count of strata with a lonely PSU (as R's ``vcov(svyby(...,
+        covmat=TRUE))``), each row's ``se`` by its domain's (as R's ``svyby`` SEs).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows and columns labelled as the rows of :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> des.mean("api00", by="stype").vcov()          # doctest: +SKIP
+        >>> # In R: vcov(svyby(~api00, ~stype, des, svymean, covmat=TRUE))
+        """
+        V, _ = self._vcov_matrix()
+        return pd.DataFrame(np.array(V), index=self._table.index, columns=self._table.index)
+
+    def contrast(self, coefficients: Mapping[Any, float], *, label: str | None = None
+                 ) -> "Estimate":
+        """A linear combination of the rows, with its standard error, interval and the p-value
+        of a test that it is zero (R's ``svycontrast``).
+
+        Parameters
+        ----------
+        coefficients : mapping
+            Row label (as in :meth:`to_frame`'s index; a tuple for several ``by``
+            variables) to its coefficient; rows not named get 0.
+        label : str, optional
+            Row label of the result (default: the combination written out).
+
+        Returns
+        -------
+        Estimate
+            One row: ``estimate``, ``se``, ``ci_low``/``ci_high`` (Student t on the design's
+            degrees of freedom, as ``confint(svycontrast(...), df = degf(design))``),
+            ``p_value`` (two-sided t test of zero), ``n`` (respondents of the rows combined).
+
+        Examples
+        --------
+        >>> est = des.mean("api00", by="stype")                       # doctest: +SKIP
+        >>> est.contrast({"E": 1, "H": -1}).to_frame()                # doctest: +SKIP
+        >>> # In R: svycontrast(svyby(~api00, ~stype, des, svymean, covmat=TRUE),
+        >>> #                   c(E = 1, H = -1, M = 0))
+        """
+        index = self._table.index
+        if not isinstance(coefficients, Mapping) or not coefficients:
+            raise VariableError("the coefficients must be a non-empty mapping of row to weight",
+                                argument="coefficients", value=coefficients,
+                                fix="e.g. {'A': 1, 'B': -1}")
+        c = np.zeros(len(index))
+        for key, weight in coefficients.items():
+            if key not in index:
+                shown = ", ".join(repr(v) for v in list(index)[:20])
+                raise VariableError("the contrast names a row the estimate does not have",
+                                    argument="coefficients", value=key,
+                                    fix=f"use rows of the estimate: {shown}")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) \
+                    or not np.isfinite(weight):
+                raise VariableError("a coefficient must be a finite number",
+                                    argument="coefficients", value={key: weight},
+                                    fix="give a number for every row named")
+            c[index.get_loc(key)] = float(weight)
+        V, df = self._vcov_matrix()
+        est = float(c @ self._table["estimate"].to_numpy(dtype=float))
+        var = float(c @ V @ c)
+        se = np.sqrt(max(var, 0.0))
+        q = stats.t.ppf(0.5 + self.level / 2, df)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else np.nan
+        if label is None:
+            label = " ".join(f"{w:+g}*{k}" for k, w in coefficients.items() if w != 0)
+        used = c != 0
+        table = build_table(pd.Index([label]), {
+            "estimate": [est], "se": [se], "ci_low": [est - q * se], "ci_high": [est + q * se],
+            "df": [df], "n": [float(self._table["n"].to_numpy()[used].sum())],
+            "n_eff": [np.nan], "deff": [np.nan], "p_value": [p]})
+        return Estimate("contrast", self.variable, (), self.level, "t", self.variance,
+                        self.design, table, self.notes,
+                        _covariance=lambda: (np.array([[var]]), df))
+
     def summary(self, digits: int = 4) -> str:
         """Describe the estimate as text (never prints).
 
@@ -137,15 +244,21 @@ class Estimate:
             f"variance: {self.variance}; {int(round(self.level * 100))}% intervals: "
             f"{self.ci_method} (Student t on the design degrees of freedom)",
         ]
-        table = self._table.copy()
-        with pd.option_context("display.width", 200, "display.max_columns", 20,
-                               "display.float_format", lambda v: f"{v:.{digits}g}"):
-            lines.append(table.to_string())
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
+        return table_summary(lines, self._table, self.notes, digits)
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"<Estimate {self.statistic} of {self.variable!r}, {len(self._table)} row(s)>"
+
+
+def table_summary(head: list[str], table: pd.DataFrame, notes, digits: int) -> str:
+    """A result's ``summary()``: the ``head`` lines, the table to ``digits`` significant digits,
+    then one line per note."""
+    lines = list(head)
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", lambda v: f"{v:.{digits}g}"):
+        lines.append(table.to_string())
+    lines.extend(f"note: {note}" for note in notes)
+    return "\n".join(lines)
 
 
 def build_table(index: pd.Index, columns: dict[str, np.ndarray]) -> pd.DataFrame:

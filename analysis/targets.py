@@ -83,6 +83,18 @@ __all__ = [
     "REASONS",
     "MIN_EFFECTIVE_N",
     "PRACTICAL_EXTRA",
+    "PlanTarget",
+    "load_plan_targets",
+    "entered_verdict",
+    "SOURCES",
+    "MEASURES",
+    "DIRECTIONS",
+    "IndexTarget",
+    "IndexComponent",
+    "load_index_targets",
+    "check_index_target",
+    "numeric_scale_codes",
+    "INDEX_WEIGHTS",
 ]
 
 #: The targets shipped with the toolkit.
@@ -133,7 +145,7 @@ Reason = Literal["effective n", "ci width", "relative ci width", "df"]
 REASONS: tuple[str, ...] = get_args(Reason)
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KEYS = ("id", "label", "questionnaire", "question", "statistic", "success", "denominator",
+_KEYS = ("id", "label", "source", "questionnaire", "question", "statistic", "success", "denominator",
          "threshold", "clause", "note")
 _REQUIRED = ("id", "label", "questionnaire", "question", "statistic", "denominator", "threshold",
              "clause")
@@ -189,6 +201,166 @@ class Target:
     note: Text | None = None
 
 
+# Targets measured outside the resident surveys (issue 19): pass rates of sample inspections and
+# administrative figures, with their own fields (see the comment above them in targets.yaml).
+Source = Literal["survey", "inspection", "register"]
+Measure = Literal["rate", "ratio", "count"]
+Direction = Literal[">=", "<", "<="]
+#: Where a target's value comes from: the resident surveys, sample inspections, or registers.
+SOURCES: tuple[str, ...] = get_args(Source)
+MEASURES: tuple[str, ...] = get_args(Measure)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+_PLAN_KEYS = ("id", "label", "source", "category", "measure", "direction", "threshold", "clause", "note")
+_PLAN_REQUIRED = ("id", "label", "source", "measure", "threshold", "clause")
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    """A numeric target of the plan whose value is not a survey estimate.
+
+    Attributes
+    ----------
+    id : str
+    label : Text
+    source : {"inspection", "register"}
+        ``inspection``: the pass rate of the inspection records of ``category``
+        (:mod:`analysis.passrates`); ``register``: an administrative figure entered by hand.
+    measure : {"rate", "ratio", "count"}
+        ``rate``: numerator / denominator, a share; ``ratio``: numerator / denominator in the
+        threshold's units; ``count``: a number of units. Inspection targets are rates.
+    direction : {">=", "<", "<="}
+        Met when the value is at least (``>=``), below (``<``) or at most (``<=``) the threshold.
+    threshold : float
+        A share in (0, 1] for a rate, else in units.
+    clause_section, clause_text : str
+        Where the plan sets the target, and its words.
+    category : str or None
+        Inspection targets: the product category of their records.
+    note : Text, optional
+    """
+
+    id: str
+    label: Text
+    source: Source
+    measure: Measure
+    direction: Direction
+    threshold: float
+    clause_section: str
+    clause_text: str
+    category: str | None = None
+    note: Text | None = None
+
+
+# Indices (issue 16): ``statistic: index``, several questions combined on 0-100 (analysis.indices).
+IndexWeights = Literal["equal", "pls"]
+#: How an index combines its components (besides fixed weights given in the file).
+INDEX_WEIGHTS: tuple[str, ...] = get_args(IndexWeights)
+_INDEX_KEYS = ("id", "label", "source", "statistic", "questionnaire", "components", "scale", "weights", "model",
+               "threshold", "clause", "note")
+_INDEX_REQUIRED = ("id", "label", "statistic", "questionnaire", "components", "weights", "clause")
+_COMPONENT_KEYS = ("name", "label", "questions", "scale")
+_MODEL_KEYS = ("blocks", "inner", "index_block", "scheme", "modes")
+
+
+@dataclass(frozen=True)
+class IndexComponent:
+    """One component of an index: a question, or a sub-index of several questions.
+
+    Attributes
+    ----------
+    name : str
+        The question's name, or the sub-index's name.
+    questions : tuple of str
+    scale : (float, float)
+        The answer scale (low, high) mapped to 0-100.
+    label : Text or None
+        A sub-index's name in Chinese and English (a question's label is the questionnaire's).
+    """
+
+    name: str
+    questions: tuple[str, ...]
+    scale: tuple[float, float]
+    label: Text | None = None
+
+
+@dataclass(frozen=True)
+class IndexTarget:
+    """A satisfaction index of the plan (``statistic: index``): questions combined on 0-100.
+
+    Estimated by :func:`analysis.indices.satisfaction_index` (ACSI convention: each
+    component's mean mapped from its scale to 0-100, combined with normalised non-negative
+    weights).
+
+    Attributes
+    ----------
+    id : str
+    label : Text
+    questionnaire : str
+    components : tuple of IndexComponent
+        Sub-indices (each reported with its own interval) or single questions.
+    weights : "equal", "pls" or mapping of component name to weight
+    model : mapping or None
+        With ``weights: pls``: ``blocks`` (latent variable to questions), ``inner`` (edges),
+        ``index_block`` (the block whose outer weights weigh the index's questions) and
+        optionally ``scheme`` and ``modes`` (see :func:`analysis.plspm`).
+    threshold : float or None
+        In points (0-100); None where the plan sets no number (then the change between waves is
+        shown instead of a verdict).
+    clause_section, clause_text : str
+    note : Text, optional
+    """
+
+    id: str
+    label: Text
+    questionnaire: str
+    components: tuple[IndexComponent, ...]
+    weights: Any
+    threshold: float | None
+    clause_section: str
+    clause_text: str
+    model: Mapping[str, Any] | None = None
+    note: Text | None = None
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """Every question of the index, component by component."""
+        return tuple(q for c in self.components for q in c.questions)
+
+    @property
+    def model_questions(self) -> tuple[str, ...]:
+        """Every question of the PLS model (the index's own without one)."""
+        if self.model is None:
+            return self.questions
+        return tuple(q for block in self.model["blocks"].values() for q in block)
+
+
+def entered_verdict(value: float, *, threshold: float, direction: Direction = ">=") -> Status:
+    """The verdict of an administrative figure (no interval): met or not met.
+
+    A value equal to the threshold up to rounding (``85 / 100`` against ``0.85``) counts as equal.
+
+    Examples
+    --------
+    >>> entered_verdict(0.84, threshold=0.85), entered_verdict(85 / 100, threshold=0.85)
+    ('not met', 'met')
+    >>> entered_verdict(0.12, threshold=0.13, direction="<")
+    'met'
+    """
+    if direction not in DIRECTIONS:
+        raise TargetError("unknown direction", argument="direction", value=direction,
+                          fix=f"use one of {', '.join(DIRECTIONS)}")
+    if not np.isfinite(value):
+        return "no data"
+    equal = math.isclose(value, threshold, rel_tol=1e-9, abs_tol=1e-12)
+    if direction == ">=":
+        met = equal or value > threshold
+    elif direction == "<":
+        met = not equal and value < threshold
+    else:
+        met = equal or value < threshold
+    return "met" if met else "not met"
+
+
 # -- loading ------------------------------------------------------------------------------
 
 def load_targets(path: str | Path | None = None, *,
@@ -221,6 +393,59 @@ def load_targets(path: str | Path | None = None, *,
     >>> [t.id for t in load_targets()][:2]
     ['consumer_environment_satisfaction', 'campaign_awareness']
     """
+    return _load_all(path, questionnaires)[0]
+
+
+def load_plan_targets(path: str | Path | None = None, *,
+                      questionnaires: Mapping[str, Questionnaire] | None = None) -> tuple[PlanTarget, ...]:
+    """The targets of a targets file that are not survey estimates (``source: inspection|register``).
+
+    The whole file is checked as :func:`load_targets` checks it (ids are unique across both
+    kinds).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Default: :data:`DEFAULT_TARGETS_FILE`.
+    questionnaires : mapping of str to Questionnaire, optional
+        To check the survey targets of the file against. Default: the shipped ones.
+
+    Returns
+    -------
+    tuple of PlanTarget
+        In file order.
+
+    Examples
+    --------
+    >>> [t.id for t in load_plan_targets()][:2]
+    ['consumer_product_pass_rate', 'food_sampling_pass_rate']
+    """
+    return _load_all(path, questionnaires)[1]
+
+
+def load_index_targets(path: str | Path | None = None, *,
+                       questionnaires: Mapping[str, Questionnaire] | None = None) -> tuple[IndexTarget, ...]:
+    """The indices of a targets file (``statistic: index``), checked against the questionnaires.
+
+    The whole file is checked as :func:`load_targets` checks it.
+
+    Raises
+    ------
+    TargetError
+        A bad field, a component question that is not numeric (an integer or decimal question,
+        or a choice list whose codes are numbers), a PLS model whose index block has one item,
+        a cycle in its inner model...; the message names the file, the target and the field.
+
+    Examples
+    --------
+    >>> [t.id for t in load_index_targets()]
+    ['consumption_environment_index', 'tourist_satisfaction_acsi']
+    """
+    return _load_all(path, questionnaires)[2]
+
+
+def _load_all(path: str | Path | None, questionnaires: Mapping[str, Questionnaire] | None
+              ) -> tuple[tuple[Target, ...], tuple[PlanTarget, ...], tuple[IndexTarget, ...]]:
     path = Path(path) if path is not None else DEFAULT_TARGETS_FILE
     try:
         text = path.read_text(encoding="utf-8")
@@ -242,6 +467,8 @@ def load_targets(path: str | Path | None = None, *,
 
         questionnaires = shipped_questionnaires()
     targets: list[Target] = []
+    others: list[PlanTarget] = []
+    indices: list[IndexTarget] = []
     seen: set[str] = set()
     for position, entry in enumerate(data["targets"], start=1):
         target = _build_target(entry, position, path)
@@ -250,13 +477,20 @@ def load_targets(path: str | Path | None = None, *,
                               argument=f"{path}: target {target.id!r}, field 'id'", value=target.id,
                               fix="rename one of the two targets")
         seen.add(target.id)
+        if isinstance(target, PlanTarget):
+            others.append(target)
+            continue
         try:
+            if isinstance(target, IndexTarget):
+                check_index_target(target, questionnaires)
+                indices.append(target)
+                continue
             check_target(target, questionnaires)
         except TargetError as error:
             raise TargetError(error.message, argument=f"{path}: {error.argument}", value=error.value,
                               fix=error.fix) from None
         targets.append(target)
-    return tuple(targets)
+    return tuple(targets), tuple(others), tuple(indices)
 
 
 # libyaml's parser when PyYAML was built with it (the same YAML, several times faster)
@@ -270,7 +504,7 @@ def _parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_YAML_LOADER)
 
 
-def _build_target(entry: Any, position: int, path: Path) -> Target:
+def _build_target(entry: Any, position: int, path: Path) -> Target | PlanTarget:
     if not isinstance(entry, dict):
         raise TargetError("a target must be a mapping of fields", argument=f"{path}: target #{position}",
                           value=entry, fix="write 'id: ...', 'label: ...' etc. under '- '")
@@ -279,6 +513,14 @@ def _build_target(entry: Any, position: int, path: Path) -> Target:
 
     def fail(field_name: str, message: str, value: Any, fix: str) -> TargetError:
         return TargetError(message, argument=f"{path}: {where}, field {field_name!r}", value=value, fix=fix)
+
+    source = entry.get("source", "survey")
+    if source not in SOURCES:
+        raise fail("source", "unknown source", source, f"use one of {', '.join(SOURCES)} (default survey)")
+    if source != "survey":
+        return _build_plan_target(entry, fail)
+    if entry.get("statistic") == "index":
+        return _build_index_target(entry, fail)
 
     unknown = sorted(set(entry) - set(_KEYS), key=str)
     if unknown:
@@ -343,6 +585,260 @@ def _build_target(entry: Any, position: int, path: Path) -> Target:
                   statistic=statistic, denominator=denominator, threshold=float(threshold),
                   clause_section=clause["section"].strip(), clause_text=clause["text"].strip(),
                   success=success, note=note)
+
+
+def _build_plan_target(entry: dict, fail: Any) -> PlanTarget:
+    unknown = sorted(set(entry) - set(_PLAN_KEYS), key=str)
+    if unknown:
+        raise fail(str(unknown[0]), f"unknown field for source {entry['source']}", unknown,
+                   f"use only the fields {', '.join(_PLAN_KEYS)}")
+    for key in _PLAN_REQUIRED:
+        if key not in entry:
+            raise fail(key, "missing field", None, f"add '{key}:' (fields: {', '.join(_PLAN_REQUIRED)})")
+    name, source = entry["id"], entry["source"]
+    if not isinstance(name, str) or not _ID.fullmatch(name):
+        raise fail("id", "not a valid id", name, "use letters, digits and '_', starting with a letter")
+    label = _text(entry["label"], required_en=True)
+    if label is None:
+        raise fail("label", "needs a Chinese and an English text", entry["label"], "write label: {zh: ..., en: ...}")
+    note = None
+    if entry.get("note") is not None:
+        note = _text(entry["note"], required_en=False)
+        if note is None:
+            raise fail("note", "must be a Chinese text with an optional English one", entry["note"],
+                       "write note: {zh: ..., en: ...}")
+    measure = entry["measure"]
+    if measure not in MEASURES:
+        raise fail("measure", "unknown measure", measure, f"use one of {', '.join(MEASURES)}")
+    direction = entry.get("direction", ">=")
+    if direction not in DIRECTIONS:
+        raise fail("direction", "unknown direction", direction, f"use one of {', '.join(DIRECTIONS)} (quoted)")
+    threshold = entry["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold) \
+            or threshold <= 0:
+        raise fail("threshold", "must be a positive number", threshold, "write e.g. threshold: 0.85 or 300")
+    if measure == "rate" and threshold > 1:
+        raise fail("threshold", "a rate's threshold is a share between 0 and 1", threshold,
+                   f"write {threshold / 100:g} for {threshold:g}%" if threshold <= 100 else "write e.g. 0.85 for 85%")
+    category = entry.get("category")
+    if source == "inspection":
+        if not isinstance(category, str) or not _ID.fullmatch(category):
+            raise fail("category", "an inspection target needs the product category of its records", category,
+                       "write e.g. category: food")
+        if measure != "rate" or direction != ">=":
+            raise fail("measure", "an inspection target is a pass rate of at least the threshold",
+                       (measure, direction), "write measure: rate and leave out direction")
+    elif category is not None:
+        raise fail("category", "only inspection targets have a category", category,
+                   "remove 'category', or use source: inspection")
+    clause = entry["clause"]
+    if not isinstance(clause, dict) or set(clause) != {"section", "text"} \
+            or not all(isinstance(v, str) and v.strip() for v in clause.values()):
+        raise fail("clause", "must give the plan's section and its words", clause,
+                   "write clause: {section: 二、主要目标, text: <the plan's sentence>}")
+    return PlanTarget(id=name, label=label, source=source, measure=measure, direction=direction,
+                      threshold=float(threshold), clause_section=clause["section"].strip(),
+                      clause_text=clause["text"].strip(), category=category, note=note)
+
+
+def _scale_pair(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        return None
+    low, high = float(value[0]), float(value[1])
+    return (low, high) if low < high else None
+
+
+def _build_index_target(entry: dict, fail: Any) -> IndexTarget:
+    unknown = sorted(set(entry) - set(_INDEX_KEYS), key=str)
+    if unknown:
+        raise fail(str(unknown[0]), "unknown field for an index", unknown, f"use only the fields {', '.join(_INDEX_KEYS)}")
+    for key in _INDEX_REQUIRED:
+        if key not in entry:
+            raise fail(key, "missing field", None, f"add '{key}:' (fields: {', '.join(_INDEX_REQUIRED)})")
+    name = entry["id"]
+    if not isinstance(name, str) or not _ID.fullmatch(name):
+        raise fail("id", "not a valid id", name, "use letters, digits and '_', starting with a letter")
+    if not isinstance(entry["questionnaire"], str) or not _ID.fullmatch(entry["questionnaire"]):
+        raise fail("questionnaire", "not a valid name", entry["questionnaire"],
+                   "give the questionnaire's id, e.g. consumer_environment")
+    label = _text(entry["label"], required_en=True)
+    if label is None:
+        raise fail("label", "needs a Chinese and an English text", entry["label"], "write label: {zh: ..., en: ...}")
+    note = None
+    if entry.get("note") is not None:
+        note = _text(entry["note"], required_en=False)
+        if note is None:
+            raise fail("note", "must be a Chinese text with an optional English one", entry["note"],
+                       "write note: {zh: ..., en: ...}")
+    default_scale = None
+    if "scale" in entry:
+        default_scale = _scale_pair(entry["scale"])
+        if default_scale is None:
+            raise fail("scale", "a scale is [low, high] with low < high", entry["scale"], "write e.g. scale: [1, 10]")
+    raw = entry["components"]
+    if not isinstance(raw, list) or not raw:
+        raise fail("components", "an index needs a list of components", raw,
+                   "list questions, or sub-indices as {name, label, questions, scale}")
+    components: list[IndexComponent] = []
+    for item in raw:
+        if isinstance(item, str):
+            if default_scale is None:
+                raise fail("scale", "a question listed as a component needs the index's scale", item,
+                           "add scale: [low, high] to the index")
+            components.append(IndexComponent(item, (item,), default_scale))
+            continue
+        if not isinstance(item, dict) or set(item) - set(_COMPONENT_KEYS) or "name" not in item \
+                or "questions" not in item:
+            raise fail("components", "a sub-index is {name, label, questions, scale}", item,
+                       f"use the fields {', '.join(_COMPONENT_KEYS)} (name and questions required)")
+        questions = item["questions"]
+        if not isinstance(questions, list) or not questions or not all(isinstance(q, str) for q in questions):
+            raise fail("components", f"sub-index {item['name']!r} needs a list of questions", questions,
+                       "write questions: [question_name, ...]")
+        scale = _scale_pair(item["scale"]) if "scale" in item else default_scale
+        if scale is None:
+            raise fail("components", f"sub-index {item['name']!r} has no valid scale", item.get("scale"),
+                       "write scale: [low, high] in the sub-index or the index")
+        sub_label = _text(item["label"], required_en=True) if "label" in item else None
+        if sub_label is None:
+            raise fail("components", f"sub-index {item['name']!r} needs a Chinese and an English label",
+                       item.get("label"), "write label: {zh: ..., en: ...}")
+        if not isinstance(item["name"], str) or not _ID.fullmatch(item["name"]):
+            raise fail("components", "not a valid sub-index name", item["name"], "use letters, digits and '_'")
+        components.append(IndexComponent(item["name"], tuple(questions), scale, sub_label))
+    names = [c.name for c in components]
+    questions = [q for c in components for q in c.questions]
+    for what, values in (("component", names), ("question", questions)):
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            raise fail("components", f"a {what} is listed twice", twice, f"list every {what} once")
+    weights = entry["weights"]
+    model = None
+    if isinstance(weights, dict):
+        if set(weights) != set(names) or not all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+                for v in weights.values()) or not sum(weights.values()) > 0:
+            raise fail("weights", "fixed weights name every component with a number >= 0, not all zero", weights,
+                       f"write weights: {{{', '.join(f'{n}: 1' for n in names)}}}")
+        weights = {str(k): float(v) for k, v in weights.items()}
+    elif weights not in INDEX_WEIGHTS:
+        raise fail("weights", "unknown weights", weights,
+                   f"use one of {', '.join(INDEX_WEIGHTS)}, or a mapping of component to weight")
+    if weights == "pls":
+        model = _index_model(entry.get("model"), questions, fail)
+    elif "model" in entry:
+        raise fail("model", "only weights: pls use a model", entry["model"], "remove 'model', or write weights: pls")
+    threshold = entry.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
+                                  or not 0 < threshold <= 100):
+        raise fail("threshold", "an index's threshold is in points between 0 and 100", threshold,
+                   "write e.g. threshold: 80, or leave it out where the plan sets no number")
+    clause = entry["clause"]
+    if not isinstance(clause, dict) or set(clause) != {"section", "text"} \
+            or not all(isinstance(v, str) and v.strip() for v in clause.values()):
+        raise fail("clause", "must give the plan's section and its words", clause,
+                   "write clause: {section: 二、主要目标, text: <the plan's sentence>}")
+    return IndexTarget(id=name, label=label, questionnaire=entry["questionnaire"], components=tuple(components),
+                       weights=weights, threshold=None if threshold is None else float(threshold),
+                       clause_section=clause["section"].strip(), clause_text=clause["text"].strip(), model=model,
+                       note=note)
+
+
+def _index_model(model: Any, questions: list[str], fail: Any) -> dict[str, Any]:
+    """The PLS model of an index, checked: blocks of questions, edges between blocks without a
+    cycle, an index block of at least two items that are the index's questions."""
+    from .pls import PLSModelError, causal_order   # one cycle check for the file and the model
+
+    if not isinstance(model, dict) or set(model) - set(_MODEL_KEYS) or not {"blocks", "inner", "index_block"} <= set(model):
+        raise fail("model", "weights: pls needs the PLS model: blocks, inner, index_block", model,
+                   "write model: {blocks: {LV: [questions]}, inner: [[LV1, LV2], ...], index_block: LV}")
+    blocks = model["blocks"]
+    if not isinstance(blocks, dict) or len(blocks) < 2 or not all(
+            isinstance(v, list) and v and all(isinstance(q, str) for q in v) for v in blocks.values()):
+        raise fail("model", "blocks map each latent variable to its list of questions (at least two blocks)",
+                   blocks, "write blocks: {EXPECT: [q1], SAT: [q2, q3]}")
+    blocks = {str(k): list(v) for k, v in blocks.items()}
+    inner = model["inner"]
+    if not isinstance(inner, list) or not inner or not all(
+            isinstance(e, list) and len(e) == 2 and all(str(x) in blocks for x in e) for e in inner):
+        raise fail("model", "inner lists edges [from, to] between the blocks", inner,
+                   f"write inner: [[A, B], ...] with A, B among {', '.join(blocks)}")
+    edges = [(str(a), str(b)) for a, b in inner]
+    try:
+        causal_order(list(blocks), edges)
+    except PLSModelError as error:
+        raise fail("model", error.message, inner, error.fix) from None
+    block = model["index_block"]
+    if block not in blocks:
+        raise fail("model", "index_block is not one of the blocks", block, f"use one of {', '.join(blocks)}")
+    if len(blocks[block]) < 2:
+        raise fail("model", f"the index block {block!r} has one item: PLS weights need at least two (one item is "
+                   "its own index)", blocks[block], "add the block's other items, or use weights: equal")
+    if sorted(blocks[block]) != sorted(questions):
+        raise fail("model", f"the index block {block!r} must hold exactly the index's questions",
+                   {"index_block": blocks[block], "components": questions},
+                   "list the index's questions as the index block's items")
+    out: dict[str, Any] = {"blocks": blocks, "inner": edges, "index_block": block}
+    for key in ("scheme", "modes"):
+        if key in model:
+            out[key] = model[key]
+    return out
+
+
+def numeric_scale_codes(form: Questionnaire, question_name: str) -> list[float] | None:
+    """The numeric answers of a question that an index or a driver analysis can average:
+    ``[]`` for an integer or decimal question (any number), the codes as numbers for a choice
+    list whose codes are all numbers (a rating scale, or 1/0), None otherwise."""
+    question = form.question(question_name)
+    if question.type in _NUMERIC_TYPES:
+        return []
+    if question.type != "select_one":
+        return None
+    codes = []
+    for choice in form.choices(question):
+        try:
+            codes.append(float(choice.name))
+        except ValueError:
+            return None
+    return codes
+
+
+def check_index_target(target: IndexTarget, questionnaires: Mapping[str, Questionnaire]) -> None:
+    """Check that an index fits its questionnaire: every question (of the index and of its PLS
+    model) exists and is numeric, and choice codes lie on the component's scale.
+
+    Raises
+    ------
+    TargetError
+        Naming the target and the field.
+    """
+    where = f"target {target.id!r}"
+    if target.questionnaire not in questionnaires:
+        raise TargetError("unknown questionnaire", argument=f"{where}, field 'questionnaire'",
+                          value=target.questionnaire, fix=f"use one of {', '.join(sorted(questionnaires))}")
+    form = questionnaires[target.questionnaire]
+    names = [q.name for q in form.questions if q.type != "note"]
+    scales = {q: c.scale for c in target.components for q in c.questions}
+    for question in dict.fromkeys(target.questions + target.model_questions):
+        field_name = "components" if question in scales else "model"
+        if question not in names:
+            raise TargetError(f"questionnaire {form.id!r} has no such question", argument=f"{where}, field {field_name!r}",
+                              value=question, fix=f"use one of {', '.join(names)}")
+        codes = numeric_scale_codes(form, question)
+        if codes is None:
+            kind = form.question(question).type
+            raise TargetError(f"question {question!r} is {kind}, not numeric: an index averages numbers",
+                              argument=f"{where}, field {field_name!r}", value=question,
+                              fix="use an integer or decimal question, or a choice list whose codes are numbers "
+                                  "(e.g. '1' ... '5')")
+        if question in scales:
+            low, high = scales[question]
+            outside = [c for c in codes if not low <= c <= high]
+            if outside:
+                raise TargetError(f"answer codes of {question!r} lie outside the scale [{low:g}, {high:g}]",
+                                  argument=f"{where}, field 'scale'", value=outside,
+                                  fix="give the question's real answer range as the scale")
 
 
 def _text(value: Any, *, required_en: bool) -> Text | None:

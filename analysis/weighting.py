@@ -1,9 +1,10 @@
-"""Weighting on arrays: design weights, nonresponse, post-stratification, raking, trimming.
+"""Weighting on arrays: design weights, nonresponse, post-stratification, raking, calibration,
+trimming.
 
 Every function takes weights (and category codes) as arrays and returns new weights; the
 calibrations also return a :class:`CalibrationStep`, the public description of the step that
 the linearisation engine uses to give R's standard errors after ``postStratify`` and
-``calibrate(calfun = "raking")``: linearised values are replaced by their residuals from the
+``calibrate``: linearised values are replaced by their residuals from the
 calibration model before being aggregated to PSU totals.  :class:`analysis.SurveyDesign` and
 :class:`analysis.ReplicateDesign` turn column names into codes and call these functions.
 
@@ -11,15 +12,21 @@ Raking is done by iterative proportional fitting on the cells of the cross-class
 the margin variables (exactly the same weights as row-level IPF and as R's
 ``calibrate(calfun = "raking")``, far faster).
 
+General calibration (:func:`calibration`, R's ``calibrate(design, formula, population,
+calfun=, bounds=)``) solves R's ``grake`` Newton iterations on the distinct rows of the model
+matrix (categorical margins and continuous totals, with or without an intercept), with R's
+calibration functions ``linear``, ``raking`` and ``logit`` and bounds on the g-weights.
+
 Imports nothing of :mod:`analysis` but its errors.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .errors import ConvergenceError, DesignError, MarginError, VariableError, WeightingError
 
@@ -39,6 +46,16 @@ __all__ = [
     "ipf",
     "check_trim_bounds",
     "trim_weights",
+    "CALFUNS",
+    "INTERCEPT",
+    "CalibrationModel",
+    "calibration_model",
+    "calibration_bounds",
+    "calibration_label",
+    "grake",
+    "g_weights",
+    "calibration",
+    "replicate_calibration",
 ]
 
 
@@ -46,19 +63,34 @@ __all__ = [
 class CalibrationStep:
     """A calibration adjustment, as R's ``svyrecvar`` applies it to linearised values.
 
-    The residualised values are ``x' = x - d * E H E'(c * x)`` where ``E`` is the row-by-cell
-    indicator matrix.  Post-stratification: ``d`` = new weights, ``c`` = old/new weights,
-    ``H = diag(1 / old cell totals)``.  Raking (GREG with raking calibration function): ``d`` =
-    calibrated weights, ``c = 1/g``, ``H = Z (Z' W0 Z)^+ Z'`` with ``Z`` the cell model matrix.
+    The residualised values are ``x' = x - d * E H E'(c * x)``.  ``E`` is the row-by-cell
+    indicator matrix, or, with continuous auxiliaries ``x`` (``q`` columns), the blocks
+    ``[E0, E0 * x_1, ..., E0 * x_q]`` (``E0`` the indicator; block m holds each row's
+    ``x_m`` in its cell's column), so that the model matrix is ``E Z`` for a fixed ``Z``.
+    Post-stratification: ``d`` = new weights, ``c`` = old/new weights,
+    ``H = diag(1 / old cell totals)``.  Raking and GREG calibration (R's ``calibrate``):
+    ``d`` = calibrated weights, ``c = 1/g``, ``H = Z (X' W0 X)^+ Z'`` with ``X`` the model
+    matrix.  Without ``x``, ``c`` is constant within cells; with ``x`` it is constant within
+    ``pattern`` (rows with the same model row).
     """
 
-    kind: str            # "poststratify" or "raking"
+    kind: str            # "poststratify", "raking" or "calibrate"
     cell: np.ndarray     # (n,) int cell code
     n_cells: int
     d: np.ndarray        # (n,)
     c: np.ndarray        # (n,)
-    H: np.ndarray        # (n_cells, n_cells)
+    H: np.ndarray        # (n_columns, n_columns)
     label: str
+    x: np.ndarray | None = None        # (n, q) continuous auxiliaries (0 on rows of weight 0)
+    pattern: np.ndarray | None = None  # (n,) code of each row's model row (with x only)
+    n_patterns: int = 0
+
+    @property
+    def blocks(self) -> tuple:
+        """Row values of the blocks of ``E``: None (the indicator), then each column of x."""
+        if self.x is None:
+            return (None,)
+        return (None,) + tuple(self.x[:, m] for m in range(self.x.shape[1]))
 
 
 # ------------------------------------------------------------------------------------------
@@ -436,9 +468,10 @@ def margin_variables(margins: Mapping[str, Mapping]) -> list[str]:
 
 
 def raking_cells(weights: np.ndarray, parts: Sequence[tuple[str, np.ndarray, pd.Index]],
-                 margins: Mapping[str, Mapping], tol: float) -> RakingCells:
+                 margins: Mapping[str, Mapping], tol: float,
+                 argument: str = "margins") -> RakingCells:
     """The raking cells of ``parts`` (``(name, codes, labels)`` of the margin variables) and
-    the checked targets of ``margins``."""
+    the checked targets of ``margins`` (``argument`` names them in errors)."""
     w = weights
     pos = w > 0
     var_names = [name for name, _, _ in parts]
@@ -446,7 +479,7 @@ def raking_cells(weights: np.ndarray, parts: Sequence[tuple[str, np.ndarray, pd.
     codes_list = []
     for (var, codes, labels) in parts:
         present = np.bincount(codes[pos], minlength=len(labels)) > 0
-        tg = _lookup_targets(var, labels, present, margins[var], "margins")
+        tg = _lookup_targets(var, labels, present, margins[var], argument)
         # keep only categories present in the sample (absent ones have target 0)
         keep = np.flatnonzero(present)
         remap = np.full(len(labels), -1, np.int64)
@@ -460,7 +493,7 @@ def raking_cells(weights: np.ndarray, parts: Sequence[tuple[str, np.ndarray, pd.
         rel = np.abs(totals - ref) / max(abs(ref), 1e-300)
         if (rel > max(tol, 1e-12)).any():
             desc = ", ".join(f"{v}: {t:.10g}" for v, t in zip(var_names, totals))
-            raise MarginError(f"the margins' totals disagree ({desc})", argument="margins",
+            raise MarginError(f"the margins' totals disagree ({desc})", argument=argument,
                               value={v: float(t) for v, t in zip(var_names, totals)},
                               categories={v: [] for v, r in zip(var_names, rel) if r > tol},
                               fix="make every margin add up to the same population total")
@@ -543,6 +576,436 @@ def ipf(cell_weight: np.ndarray, cell_cats: list, targets: list, *, max_iter: in
         iterations += 1
         gap, worst = gaps()
     return g, iterations, gap, worst
+
+
+# ------------------------------------------------------------------------------------------
+# General calibration: R's calibrate() and grake()
+# ------------------------------------------------------------------------------------------
+
+#: R's calibration functions (``calibrate(calfun = )``).
+CALFUNS = ("linear", "raking", "logit")
+#: The key of ``totals`` for the population size (the total of R's ``(Intercept)`` column).
+INTERCEPT = "(Intercept)"
+
+
+class CalibrationColumns(Protocol):
+    """Where :func:`calibration_model` reads the data (a design's structure)."""
+
+    def calibration_factors(self, variables: list[str], positive: np.ndarray,
+                            argument: str) -> list[tuple[str, np.ndarray, pd.Index]]: ...
+
+    def numeric(self, column: str, argument: str = "variable") -> np.ndarray: ...
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationModel:
+    """A calibration's model matrix, by pattern (the distinct model rows), and its totals.
+
+    The model matrix is R's ``model.matrix(~ a + b + x)``: an intercept (when the population
+    size or a categorical margin is given), the dummies of every categorical margin but its
+    first category (present in the sample), and the continuous auxiliaries.
+    """
+
+    names: tuple              # columns, named as R's model.matrix ("stypeH", "api99")
+    terms: tuple              # per column: (variable, category), or (variable, None)
+    population: np.ndarray    # (p,) population totals of the columns
+    positive: np.ndarray      # (n,) rows of positive weight (the others stay 0)
+    cell: np.ndarray          # (n,) cross-classification of the categorical margins
+    n_cells: int
+    cell_matrix: np.ndarray   # (n_cells, p_c) intercept and dummies of each cell
+    x: np.ndarray | None      # (n, q) continuous auxiliaries (0 on rows of weight 0)
+    pattern: np.ndarray       # (n,) each row's model row (0 on rows of weight 0)
+    matrix: np.ndarray        # (n_patterns, p) the distinct model rows
+
+    @property
+    def variables(self) -> list[str]:
+        return list(dict.fromkeys(var for var, _ in self.terms))
+
+    def pattern_sums(self, weights: np.ndarray) -> np.ndarray:
+        """Sums of ``weights`` ((n,) or (n, R)) over the rows of positive weight by pattern."""
+        m = self.matrix.shape[0]
+        rows = np.flatnonzero(self.positive)
+        if weights.ndim == 1:
+            return np.bincount(self.pattern[rows], weights=weights[rows], minlength=m)
+        E = sparse.csr_matrix((np.ones(len(rows)), (self.pattern[rows], rows)),
+                              shape=(m, len(self.positive)))
+        return np.asarray(E @ weights)
+
+
+def _total(key, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = np.nan
+    if not np.isfinite(number):
+        raise MarginError(f"the population total of {key!r} is not a finite number",
+                          argument="totals", value={key: value},
+                          fix="give a number for a continuous total, or {category: count} "
+                              "for a categorical margin")
+    return number
+
+
+def calibration_model(weights: np.ndarray, totals: Mapping,
+                      columns: CalibrationColumns) -> CalibrationModel:
+    """The model matrix and population totals of ``totals`` (see
+    :meth:`analysis.SurveyDesign.calibrate`) on the rows of positive ``weights``.
+
+    Raises
+    ------
+    MarginError
+        Empty totals, a total that is not a number, categories of the data without a count
+        or counted categories without respondents (named), margins whose sums disagree with
+        each other or with the population size, respondents without a value.
+    """
+    if isinstance(totals, pd.Series):
+        totals = totals.to_dict()
+    if not isinstance(totals, Mapping) or not totals:
+        raise MarginError("totals must be a non-empty mapping", argument="totals",
+                          value=totals,
+                          fix=f"e.g. {{{INTERCEPT!r}: 6194, 'stype': {{'E': 4421, 'H': 755, "
+                              "'M': 1018}, 'api99': 3914069}")
+    pos = np.asarray(weights) > 0
+    size = None
+    factor_names, numeric_totals = [], []
+    for key, value in totals.items():
+        if key == INTERCEPT:
+            size = _total(key, value)
+            if size <= 0:
+                raise MarginError("the population size must be positive", argument="totals",
+                                  value={key: value}, fix="give the number of population units")
+        elif isinstance(value, (Mapping, pd.Series)):
+            factor_names.append(key)
+        else:
+            numeric_totals.append((key, _total(key, value)))
+    parts = columns.calibration_factors(factor_names, pos, "totals")
+    cells = raking_cells(weights, parts, {v: totals[v] for v in factor_names}, 1e-9, "totals")
+    sums = [float(t.sum()) for t in cells.targets]
+    if size is not None and sums and abs(sums[0] - size) > 1e-9 * size:
+        raise MarginError(f"the margin of {factor_names[0]!r} adds up to {sums[0]:.10g}, not to "
+                          f"the population size {size:.10g}", argument="totals",
+                          value={INTERCEPT: size, factor_names[0]: sums[0]},
+                          categories={factor_names[0]: []},
+                          fix="make every margin add up to the population size")
+    if size is None and sums:
+        size = sums[0]
+    C = cells.n_cells
+    cols, names, terms, population = [], [], [], []
+    if size is not None:
+        cols.append(np.ones(C))
+        names.append(INTERCEPT)
+        terms.append((INTERCEPT, None))
+        population.append(size)
+    for var, cats, targets, labels in zip(cells.names, cells.cell_cats, cells.targets,
+                                          cells.labels):
+        for level in range(1, len(targets)):
+            cols.append((cats == level).astype(float))
+            names.append(f"{var}{labels[level]}")
+            terms.append((var, labels[level]))
+            population.append(float(targets[level]))
+    cell_matrix = np.column_stack(cols) if cols else np.zeros((C, 0))
+    x = None
+    pattern, matrix = cells.row_cell, cell_matrix
+    if numeric_totals:
+        values = []
+        for var, total in numeric_totals:
+            v = columns.numeric(var, "totals")
+            missing = pos & np.isnan(v)
+            if missing.any():
+                raise MarginError(f"{int(missing.sum())} respondents have no value of {var!r}",
+                                  argument="totals", value=var,
+                                  fix="impute the variable or give those rows weight 0")
+            values.append(np.where(pos, v, 0.0))
+            names.append(var)
+            terms.append((var, None))
+            population.append(total)
+        x = np.column_stack(values)
+        keys = np.column_stack([cells.row_cell[pos].astype(float), x[pos]])
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        pattern = np.zeros(len(pos), np.int64)
+        pattern[pos] = inverse.ravel()
+        matrix = np.column_stack([cell_matrix[uniq[:, 0].astype(np.int64)], uniq[:, 1:]])
+    population = np.asarray(population, dtype=float)
+    sample = matrix.T @ np.bincount(pattern[pos], weights=weights[pos],
+                                    minlength=matrix.shape[0])
+    empty = [names[k] for k in np.flatnonzero(sample == 0) if population[k] != 0]
+    if empty:
+        raise MarginError(f"no respondent has a value of {', '.join(empty)} other than 0, so "
+                          "their totals cannot be met", argument="totals", value=empty,
+                          fix="drop these totals")
+    return CalibrationModel(tuple(names), tuple(terms), population, pos, cells.row_cell, C,
+                            cell_matrix, x, pattern, matrix)
+
+
+def calibration_bounds(calfun: str, bounds) -> tuple[float, float]:
+    """The checked calibration function and bounds ``(lower, upper)`` on the g-weights."""
+    if calfun not in CALFUNS:
+        raise WeightingError("unknown calibration function", argument="calfun", value=calfun,
+                             fix="use one of " + ", ".join(map(repr, CALFUNS)) + " (R's calfun)")
+    if bounds is None:
+        lower, upper = -np.inf, np.inf
+    else:
+        try:
+            lower, upper = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise WeightingError("bounds must be two numbers (lower, upper)", argument="bounds",
+                                 value=bounds, fix="e.g. bounds=(0.7, 1.7): the limits of "
+                                                   "new weight / old weight") from None
+        if not lower < 1 < upper:
+            raise WeightingError("the bounds on the g-weights (new weight / old weight) must "
+                                 "have lower < 1 < upper", argument="bounds", value=bounds,
+                                 fix="e.g. bounds=(0.7, 1.7)")
+    if calfun == "logit" and not (np.isfinite(lower) and np.isfinite(upper)):
+        raise WeightingError("logit calibration needs finite bounds", argument="bounds",
+                             value=bounds, fix="e.g. bounds=(0.7, 1.7) (R: logit calibration "
+                                               "requires finite bounds)")
+    return lower, upper
+
+
+def _linear_F(u, lo, up):
+    return np.minimum(np.maximum(u + 1, lo), up) - 1
+
+
+def _linear_dF(u, lo, up):
+    return ((u < up - 1) & (u > lo - 1)).astype(float)
+
+
+def _raking_F(u, lo, up):
+    return np.minimum(np.maximum(np.exp(u), lo), up) - 1
+
+
+def _raking_dF(u, lo, up):
+    return np.where((u < up - 1) & (u > lo - 1), np.exp(u), 0.0)
+
+
+def _logit_F(u, lo, up):
+    A = (up - lo) / ((up - 1) * (1 - lo))
+    eAu = np.exp(A * u)
+    return (lo * (up - 1) + up * (1 - lo) * eAu) / (up - 1 + (1 - lo) * eAu) - 1
+
+
+def _logit_dF(u, lo, up):
+    A = (up - lo) / ((up - 1) * (1 - lo))
+    eAu = np.exp(A * u)
+    den = up - 1 + (1 - lo) * eAu
+    return (up * (1 - lo) * eAu * A / den
+            - ((lo * (up - 1) + up * (1 - lo) * eAu) * ((1 - lo) * eAu * A)) / den ** 2)
+
+
+#: R's cal.linear, cal.raking, cal.logit: ``g - 1 = F(u)`` and its derivative (R's bounds
+#: tests of the derivative included).
+_CALIBRATION_FUNCTIONS = {"linear": (_linear_F, _linear_dF), "raking": (_raking_F, _raking_dF),
+                          "logit": (_logit_F, _logit_dF)}
+
+
+def grake(matrix: np.ndarray, weights: np.ndarray, population: np.ndarray, calfun: str,
+          bounds: tuple[float, float], *, max_iter: int = 50, tol: float = 1e-7):
+    """R's ``grake``: Newton's method for the g-weights ``g = 1 + F(X eta)``.
+
+    Step by step as R (same start, step halving while g is not finite, rescaling when every
+    total is over 20 times its sample estimate, stop when every
+    ``|misfit| / (1 + |total|) < tol``), so that the g-weights are R's.
+
+    Parameters
+    ----------
+    matrix : ndarray (m, p)
+        Model rows (the distinct rows of the model matrix).
+    weights : ndarray (m,)
+        Sums of the weights of each model row.
+    population : ndarray (p,)
+    calfun : {"linear", "raking", "logit"}
+    bounds : (lower, upper)
+    max_iter, tol : R's ``maxit`` and ``epsilon``.
+
+    Returns
+    -------
+    g : ndarray (m,)
+    iterations : int
+    gaps : ndarray (p,)
+        ``|misfit| / (1 + |total|)`` after the last step.
+    converged : bool
+    """
+    F, dF = _CALIBRATION_FUNCTIONS[calfun]
+    lo, up = bounds
+    X = matrix
+    ww = weights
+    sample_total = X.T @ ww
+    eta = np.zeros(X.shape[1])
+    with np.errstate(all="ignore"):
+        xeta = X @ eta
+        g = 1 + F(xeta, lo, up)
+        deriv = dF(xeta, lo, up)
+        iterations = 1
+        scale = None
+        scales = population / sample_total
+        if scales.min() > 20:
+            scale = scales.mean()
+            ww = ww * scale
+            sample_total = sample_total * scale
+        while True:
+            T = (X * (ww * deriv)[:, None]).T @ X
+            misfit = population - sample_total - X.T @ (ww * F(xeta, lo, up))
+            deta = np.linalg.pinv(T, rcond=256 * np.finfo(float).eps) @ misfit
+            eta = eta + deta
+            xeta = X @ eta
+            g = 1 + F(xeta, lo, up)
+            deriv = dF(xeta, lo, up)
+            while iterations < max_iter and not (np.isfinite(g).all()
+                                                 and np.isfinite(deriv).all()):
+                iterations += 1
+                deta = deta / 2
+                eta = eta - deta
+                xeta = X @ eta
+                g = 1 + F(xeta, lo, up)
+                deriv = dF(xeta, lo, up)
+            misfit = population - sample_total - X.T @ (ww * F(xeta, lo, up))
+            gaps = np.abs(misfit) / (1 + np.abs(population))
+            if (gaps < tol).all():
+                converged = True
+                break
+            iterations += 1
+            if iterations > max_iter:
+                converged = False
+                break
+    if scale is not None:
+        g = g * scale
+    return g, iterations, gaps, converged
+
+
+def _scaled_pinv(G: np.ndarray) -> np.ndarray:
+    """A generalised inverse of ``G = X' W X``, computed with unit diagonal (continuous
+    auxiliaries are on other scales than the dummies)."""
+    s = np.sqrt(np.diag(G))
+    s = np.where(s > 0, s, 1.0)
+    return np.linalg.pinv(G / s[:, None] / s[None, :], rcond=1e-12) / s[:, None] / s[None, :]
+
+
+def g_weights(model: CalibrationModel, weights: np.ndarray, *, calfun: str,
+              bounds: tuple[float, float], max_iter: int, tol: float,
+              what: str = "the full sample") -> tuple[np.ndarray, int]:
+    """The g-weights of each model row for the sums of weights ``weights`` by model row (R's
+    ``grake``), and the iterations; ``what`` names the weights in errors.
+
+    Raises
+    ------
+    ConvergenceError
+        ``argument="bounds"``: the totals cannot be met within the bounds (the message gives
+        the g-weights reached and those linear calibration without bounds needs);
+        ``argument="max_iter"``: no convergence.
+    """
+    g, iterations, gaps, converged = grake(model.matrix, weights, model.population, calfun,
+                                           bounds, max_iter=max_iter, tol=tol)
+    if converged:
+        return g, iterations
+    gaps = np.where(np.isnan(gaps), np.inf, gaps)
+    worst = int(np.argmax(gaps))
+    gap = float(gaps[worst])
+    used = weights > 0
+    with np.errstate(all="ignore"):
+        reached = f"{np.nanmin(g[used]):.6g} to {np.nanmax(g[used]):.6g}"
+    lo, up = bounds
+    where = f"the total of {model.names[worst]} is off by {gap:.3g} (relative)"
+    if np.isfinite(lo) or np.isfinite(up):
+        X = model.matrix
+        free = 1 + X @ (_scaled_pinv(X.T @ (X * weights[:, None]))
+                        @ (model.population - X.T @ weights))
+        need = f"{free[used].min():.6g} to {free[used].max():.6g}"
+        inside = lo <= free[used].min() and free[used].max() <= up
+        raise ConvergenceError(
+            f"the totals cannot be met with g-weights (new weight / old weight) within "
+            f"[{lo:g}, {up:g}] for {what}: after {iterations} iterations the g-weights range "
+            f"from {reached} and {where}; linear calibration without bounds needs g from "
+            f"{need}", iterations=iterations, max_gap=gap, worst_margin=model.terms[worst],
+            argument="bounds",
+            fix=("raise max_iter" if inside else "widen the bounds")
+            + ", or calibrate to fewer totals (collapse sparse categories)")
+    raise ConvergenceError(
+        f"calibration of {what} did not converge in {iterations} iterations: {where}; the "
+        f"g-weights range from {reached}", iterations=iterations, max_gap=gap,
+        worst_margin=model.terms[worst], argument="max_iter",
+        fix="raise max_iter or loosen tol, or calibrate to fewer totals (collapse sparse "
+            "categories)")
+
+
+def _calibrated_weights(weights: np.ndarray, model: CalibrationModel,
+                        g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The new weights and each row's g; zero or negative weights are an error."""
+    pos = model.positive
+    g_row = g[model.pattern]
+    bad = pos & (g_row <= 0)
+    if bad.any():
+        raise WeightingError(
+            f"calibration gives {int(bad.sum())} respondents a zero or negative weight "
+            f"(g-weights from {g_row[pos].min():.6g} to {g_row[pos].max():.6g})",
+            argument="bounds", value=None,
+            fix="pass bounds with a positive lower limit, e.g. bounds=(0.5, 2), or use "
+                "calfun='raking' or 'logit', whose weights stay positive")
+    return np.where(pos, weights * g_row, 0.0), g_row
+
+
+def calibration_label(model: CalibrationModel, calfun: str, bounds) -> str:
+    """How a calibration is described in a design's history."""
+    lo, up = bounds
+    within = f", g in [{lo:g}, {up:g}]" if np.isfinite(lo) or np.isfinite(up) else ""
+    return f"calibrated ({calfun}{within}) to {', '.join(model.variables)}"
+
+
+def calibration(weights: np.ndarray, model: CalibrationModel, *, calfun: str,
+                bounds: tuple[float, float], max_iter: int = 50, tol: float = 1e-7
+                ) -> tuple[np.ndarray, CalibrationStep, int]:
+    """R's ``calibrate(design, formula, population, calfun=, bounds=)``: the new weights,
+    the calibration step (R's GREG residualisation of ``svyrecvar``) and the iterations.
+
+    ``bounds`` are checked by :func:`calibration_bounds`; rows of weight 0 stay 0.
+
+    Examples
+    --------
+    >>> model = calibration_model(w, {"stype": {"E": 4421, "H": 755, "M": 1018},
+    ...                               "api99": 3914069}, design.structure)  # doctest: +SKIP
+    >>> new_w, step, iterations = calibration(
+    ...     w, model, calfun="raking", bounds=calibration_bounds("raking", None))
+    ... # doctest: +SKIP
+    >>> # In R: calibrate(des, ~stype + api99, c(6194, 755, 1018, 3914069),
+    >>> #                 calfun = "raking")
+    """
+    W0 = model.pattern_sums(weights)
+    g, iterations = g_weights(model, W0, calfun=calfun, bounds=bounds, max_iter=max_iter,
+                              tol=tol)
+    new_w, g_row = _calibrated_weights(weights, model, g)
+    c = np.where(model.positive, 1.0 / g_row, 0.0)
+    X = model.matrix
+    G_inv = _scaled_pinv(X.T @ (X * W0[:, None]))
+    label = calibration_label(model, calfun, bounds)
+    C, pc = model.cell_matrix.shape
+    if model.x is None:
+        Z = model.cell_matrix
+        return new_w, CalibrationStep("calibrate", model.cell, C, new_w, c, Z @ G_inv @ Z.T,
+                                      label), iterations
+    q = model.x.shape[1]
+    Z = np.zeros((C * (1 + q), pc + q))
+    Z[:C, :pc] = model.cell_matrix
+    for m in range(q):
+        Z[C * (m + 1):C * (m + 2), pc + m] = 1.0
+    step = CalibrationStep("calibrate", model.cell, C, new_w, c, Z @ G_inv @ Z.T, label,
+                           x=model.x, pattern=model.pattern, n_patterns=X.shape[0])
+    return new_w, step, iterations
+
+
+def replicate_calibration(weights: np.ndarray, repweights: np.ndarray, model: CalibrationModel,
+                          *, calfun: str, bounds: tuple[float, float], max_iter: int = 50,
+                          tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``calibrate`` of a replicate design: the full-sample weights and every replicate
+    calibrated on their own (rows x replicates)."""
+    g, _ = g_weights(model, model.pattern_sums(weights), calfun=calfun, bounds=bounds,
+                     max_iter=max_iter, tol=tol)
+    new_w, _ = _calibrated_weights(weights, model, g)
+    sums = model.pattern_sums(repweights)
+    g_rep = np.empty_like(sums)
+    for r in range(sums.shape[1]):
+        g_rep[:, r] = g_weights(model, sums[:, r], calfun=calfun, bounds=bounds,
+                                max_iter=max_iter, tol=tol, what=f"replicate {r + 1}")[0]
+    pos = model.positive
+    new_rw = np.where(pos[:, None], repweights * g_rep[model.pattern], 0.0)
+    return new_w, new_rw
 
 
 def trim_weights(w: np.ndarray, lower: float | None, upper: float | None,

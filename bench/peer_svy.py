@@ -42,9 +42,11 @@ def rake(sample, margins: dict, tol: float):
 
 
 def target_table(sample, indicators: Sequence[Indicator], domains: Sequence[str],
-                 level: float) -> pd.DataFrame:
-    """Long table of every indicator overall and by each domain variable."""
+                 level: float, *, method: str | None = None) -> pd.DataFrame:
+    """Long table of every indicator overall and by each domain variable (``method``: svy's
+    variance method, ``"replication"`` for replicate weights; default: svy's choice)."""
     alpha = 1 - level
+    options = {} if method is None else {"method": method}
     props = [i.name for i in indicators if i.statistic == "proportion"]
     means = [i.name for i in indicators if i.statistic == "mean"]
     parts = []
@@ -52,10 +54,10 @@ def target_table(sample, indicators: Sequence[Indicator], domains: Sequence[str]
         results = []
         if props:
             results += _as_list(sample.estimation.prop(props, by=by, ci_method="logit",
-                                                       alpha=alpha, drop_nulls=True))
+                                                       alpha=alpha, drop_nulls=True, **options))
         if means:
             results += _as_list(sample.estimation.mean(means, by=by, alpha=alpha,
-                                                       drop_nulls=True))
+                                                       drop_nulls=True, **options))
         for name, res in zip(props + means, results):
             frame = res.to_polars().to_pandas()
             if name in props:

@@ -23,7 +23,8 @@ def rake(design: SurveyDesign, margins: dict, tol: float) -> SurveyDesign:
 def target_table(design: SurveyDesign, indicators: Sequence[Indicator],
                  domains: Sequence[str], level: float) -> pd.DataFrame:
     """Long table of every indicator overall and by each domain variable (logit CIs)."""
-    design.prepare_domains(list(domains))
+    if hasattr(design, "prepare_domains"):   # a replicate design has no cell cache to prepare
+        design.prepare_domains(list(domains))
     keys, values = {"indicator": [], "by": [], "domain": []}, []
     for ind in indicators:
         for by in (None, *domains):

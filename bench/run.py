@@ -317,11 +317,13 @@ def run_dashboard(args, workdir: Path) -> Outcome:
 # Agreement
 # ------------------------------------------------------------------------------------------
 
-def agreement(mine: pd.DataFrame, theirs: pd.DataFrame, peer: str) -> list[dict]:
-    """Largest relative differences per work and quantity, and whether they are in tolerance."""
+def agreement(mine: pd.DataFrame, theirs: pd.DataFrame, peer: str,
+              tolerances: dict | None = None) -> list[dict]:
+    """Largest relative differences per work and quantity, and whether they are in tolerance
+    (``tolerances``: by (peer, work), default ``TOLERANCES``)."""
     rows = []
     for work, mine_w in mine.groupby("work"):
-        tol = TOLERANCES.get((peer, work))
+        tol = (TOLERANCES if tolerances is None else tolerances).get((peer, work))
         theirs_w = theirs[theirs["work"] == work]
         if tol is None or theirs_w.empty:
             continue

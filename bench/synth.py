@@ -65,10 +65,11 @@ class Survey:
 
 
 def load_indicators(path: Path = TARGETS_FILE) -> tuple[Indicator, ...]:
-    """Every target of ``targets.yaml`` as an indicator column of the synthetic data."""
+    """Every share or mean target of ``targets.yaml`` as an indicator column of the synthetic
+    data (index targets combine other questions; the toolbox benchmark times them)."""
     targets = yaml.safe_load(path.read_text(encoding="utf-8"))["targets"]
     return tuple(Indicator(t["id"], t["statistic"], t["denominator"] == "relevant")
-                 for t in targets)
+                 for t in targets if t.get("statistic") in ("proportion", "mean"))
 
 
 def make_survey(n: int, *, seed: int = 20261126, n_psu: int | None = None,

@@ -18,6 +18,7 @@ Examples
 """
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 import re
@@ -30,7 +31,7 @@ import pandas as pd
 
 from questionnaires.errors import QuestionnaireError
 from questionnaires.expressions import evaluate, to_boolean
-from questionnaires.model import INVALID_MESSAGE, REQUIRED_MESSAGE, Question, Questionnaire, is_unanswered
+from questionnaires.model import INVALID_MESSAGE, REQUIRED_MESSAGE, Question, Questionnaire, in_range
 
 __all__ = [
     "AnswerError", "AnswerProblem", "CheckedAnswers", "ProblemKind", "PROBLEM_KINDS",
@@ -155,10 +156,11 @@ def coerce_answer(questionnaire: Questionnaire, question: Question | str, value:
     >>> coerce_answer(form, "telecom_services", "mobile broadband"), coerce_answer(form, "age", "34.0")
     (['mobile', 'broadband'], 34)
     """
-    question = questionnaire.question(question.name if isinstance(question, Question) else question)
+    key = questionnaire.key(question)
+    question = questionnaire.question(key)
     if _missing(value):
         return None
-    name, kind = question.name, question.type
+    name, kind = key, question.type
     if kind == "note":
         raise AnswerError(f"{value!r} given, but a note takes no answer; clear the cell",
                           question=name, kind="bad_value", value=value)
@@ -173,15 +175,57 @@ def coerce_answer(questionnaire: Questionnaire, question: Question | str, value:
                 f"choice list {question.list_name!r} (codes: {shown})", question=name, kind="unknown_code",
                 value=value)
         return codes[0] if kind == "select_one" else codes
+    if kind == "rank":
+        codes = _codes(name, "select_multiple", value)
+        unknown = [code for code in codes if code not in {choice.name for choice in questionnaire.choices(question)}]
+        if unknown:
+            raise AnswerError(f"{', '.join(map(repr, unknown))} not in choice list {question.list_name!r}",
+                              question=name, kind="unknown_code", value=value)
+        return codes
     if kind == "integer":
         return _integer(name, value)
     if kind == "decimal":
         return _decimal(name, value)
+    if kind == "range":
+        number = _decimal(name, value)
+        if not in_range(question, number):
+            raise AnswerError(f"{value!r} is not on the scale ({question.parameters or 'start=1 end=10 step=1'})",
+                              question=name, kind="bad_value", value=value)
+        return int(number) if number.is_integer() else number
+    if kind in ("date", "time", "datetime"):
+        return _moment(name, kind, value)
     if isinstance(value, str):
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return _number_text(value)  # Excel turned a typed '123' into a number
     raise AnswerError(f"{value!r} is not text", question=name, kind="bad_value", value=value)
+
+
+_ISO = {"date": re.compile(r"\s*(\d{4}-\d{2}-\d{2})\s*"),
+        "time": re.compile(r"\s*(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?\s*"),
+        "datetime": re.compile(r"\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?"
+                               r"(?:Z|[+-]\d{2}:?\d{2})?\s*")}
+
+
+def _moment(name: str, kind: str, value: Any) -> str:
+    """A date, time or date-time cell (a text as ODK and Kobo export it, or an Excel date) as ISO text."""
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime.datetime):
+        value = value.replace(tzinfo=None)
+        return {"date": value.date().isoformat(), "time": value.time().isoformat(timespec="seconds"),
+                "datetime": value.isoformat(timespec="seconds")}[kind]
+    if isinstance(value, datetime.date) and kind == "date":
+        return value.isoformat()
+    if isinstance(value, datetime.time) and kind == "time":
+        return value.isoformat(timespec="seconds")
+    match = _ISO[kind].fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        example = {"date": "2026-03-01", "time": "14:30:00", "datetime": "2026-03-01T14:30:00"}[kind]
+        raise AnswerError(f"{value!r} is not a {kind} (write it as {example})", question=name, kind="bad_value",
+                          value=value)
+    parts = [part if len(part) != 5 or ":" not in part else part + ":00" for part in match.groups()]
+    return "T".join(parts)
 
 
 def _number_text(value: numbers.Real) -> str:
@@ -238,18 +282,7 @@ def _decimal(name: str, value: Any) -> float:
 def _walk(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
     # Interview order, as Questionnaire.is_relevant/clean decide it: an expression sees only
     # the answers of earlier questions that were asked.
-    relevant: dict[str, bool] = {}
-    effective: dict[str, Any] = {}
-    for group in questionnaire.groups:
-        shown = group.relevant is None or to_boolean(evaluate(group.relevant, effective))
-        relevant[group.name] = shown
-        for question in group.questions:
-            asked = shown and (question.relevant is None or to_boolean(evaluate(question.relevant, effective)))
-            relevant[question.name] = asked
-            value = answers.get(question.name)
-            if asked and question.type != "note" and not is_unanswered(value):
-                effective[question.name] = value
-    return relevant, effective
+    return questionnaire.skip_logic(answers)
 
 
 def relevance(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, bool]:
@@ -286,7 +319,7 @@ def check_answers(questionnaire: Questionnaire, answers: Mapping[str, Any], *, l
         raise ValueError(f"lang={lang!r} is not supported; use 'en' or 'zh'")
     problems: dict[str, AnswerProblem] = {}
     coerced: dict[str, Any] = {}
-    known = {question.name for question in questionnaire.questions}
+    known = {questionnaire.key(question) for question in questionnaire.questions}
     for name in answers:
         if name not in known:
             if not _missing(answers[name]):
@@ -301,13 +334,14 @@ def check_answers(questionnaire: Questionnaire, answers: Mapping[str, Any], *, l
         if value is not None:
             coerced[name] = value
     relevant, effective = _walk(questionnaire, coerced)
+    missing = set(questionnaire.missing_required(coerced))
     for question in questionnaire.questions:
-        name = question.name
+        name = questionnaire.key(question)
         if name in problems or question.type == "note":
             continue
         value = coerced.get(name)
         if value is None:
-            if question.required and relevant[name]:
+            if name in missing:
                 message = (question.required_message or REQUIRED_MESSAGE).get(lang)
                 problems[name] = AnswerProblem(name, "missing_required", None,
                                                f"required but unanswered ({message})")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from questionnaires.errors import QuestionnaireError
-from questionnaires.model import QUESTION_TYPES, SELECT_TYPES, Choice, Group, Question, Questionnaire, Text
+from questionnaires.model import SELECT_TYPES, YAML_TYPES, Choice, Group, Question, Questionnaire, Text
 
 __all__ = ["load_questionnaire", "shipped_questionnaires", "load_districts", "DEFINITIONS_DIR", "DISTRICTS_FILE"]
 
@@ -149,7 +149,7 @@ def _question_type(value: Any, where: str) -> tuple[str, str | None]:
     if parts[:1] in (["begin"], ["end"]) or value.strip() in ("begin_group", "end_group"):
         raise QuestionnaireError(
             f"{where}: type {value!r}: write groups as blocks under groups:, not as begin/end group rows")
-    if not parts or parts[0] not in QUESTION_TYPES:
+    if not parts or parts[0] not in YAML_TYPES:  # the XLSForm-only types are read from workbooks
         raise QuestionnaireError(f"{where}: unknown type {value!r}; use one of {allowed}")
     if parts[0] in SELECT_TYPES:
         if len(parts) != 2:
@@ -217,6 +217,9 @@ def _read_choices_csv(path: Path) -> list[Choice]:
         if len(row) != len(_CSV_COLUMNS):
             raise QuestionnaireError(f"choice file {path}, line {number}: expected 3 fields, got {row}")
         code, name_zh, name_en = (field.strip() for field in row)
+        if not code or code.split() != [code]:
+            raise QuestionnaireError(f"choice file {path}, line {number}: choice name {code!r} is not usable; a choice "
+                                     "name is a non-empty string without spaces")
         try:
             choices.append(Choice(name=code, label=Text(zh=name_zh, en=name_en or None)))
         except QuestionnaireError as error:

@@ -29,8 +29,12 @@ __all__ = [
     "VERDICT_COLORS",
     "ChartError",
     "axis_ticks",
+    "difference_chart",
+    "DIFFERENCE_COLORS",
     "forest_plot",
     "frequency_chart",
+    "index_chart",
+    "where_to_act_chart",
     "target_chart",
     "trend_chart",
     "verdict_label",
@@ -307,6 +311,7 @@ def trend_chart(
     threshold: float,
     statistic: Statistic = "proportion",
     lang: str = "zh",
+    steps: Mapping[str, str] | None = None,
 ) -> alt.LayerChart:
     """Estimates across survey waves: points with intervals, joined by a line, and the threshold.
 
@@ -315,6 +320,10 @@ def trend_chart(
     frame : pandas.DataFrame
         One row per wave (in time order) with ``wave, estimate, ci_low, ci_high, verdict, n``;
         with an optional ``too_few`` column, as :func:`forest_plot`.
+    steps : mapping of str to str, optional
+        Waves whose change from the previous wave is significant (issue 15,
+        :func:`survey_app.change.wave_changes`): ``"up"`` or ``"down"``, marked ▲ or ▼ above
+        the wave's estimate.
     """
     _check_statistic(statistic)
     _check_columns(frame, "frame", ("wave", "estimate", "ci_low", "ci_high", "verdict", "n"))
@@ -341,7 +350,16 @@ def trend_chart(
         .mark_rule(color="#37474f", strokeDash=[6, 4], strokeWidth=2)
         .encode(y="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title=t("charts.threshold", lang), format=fmt)])
     )
-    return alt.layer(line, bars, points, rule).properties(height=220)
+    layers = [line, bars, points, rule]
+    marked = data[data["wave"].isin(list(steps or {}))]
+    if len(marked):
+        marked = marked.assign(step_mark=[{"up": "▲", "down": "▼"}[steps[w]] for w in marked["wave"]],
+                               step_text=t("difference_chart.step_significant", lang))
+        layers.append(alt.Chart(marked).mark_text(dy=-16, fontSize=16, fontWeight="bold", color="#37474f").encode(
+            x=x, y=alt.Y("ci_high:Q", scale=scale, axis=y_axis), text="step_mark:N",
+            tooltip=[alt.Tooltip("wave:N", title=t("charts.wave", lang)),
+                     alt.Tooltip("step_text:N", title=t("difference_chart.significance", lang))]))
+    return alt.layer(*layers).properties(height=220)
 
 
 def frequency_chart(
@@ -424,3 +442,199 @@ def weight_histogram(weights: pd.Series, *, lang: str = "zh", bins: int = 30) ->
         )
         .properties(height=180)
     )
+
+
+# -- differences (domain comparisons, change between waves) -------------------------------------
+
+register(
+    "difference_chart",
+    {
+        "difference": {"zh": "差异", "en": "Difference"},
+        "difference_pp": {"zh": "差异（百分点）", "en": "Difference (percentage points)"},
+        "higher": {"zh": "显著更高", "en": "Significantly higher"},
+        "lower": {"zh": "显著更低", "en": "Significantly lower"},
+        "not_significant": {"zh": "差异不显著", "en": "Not significant"},
+        "significance": {"zh": "显著性", "en": "Significance"},
+        "p_adjusted": {"zh": "校正后 p 值", "en": "Adjusted p"},
+        # issue 15: significant steps of the trend chart
+        "step_significant": {"zh": "较上一轮显著变化", "en": "Significant change from the previous wave"},
+    },
+)
+
+#: Colours of a difference: significantly higher, lower, or not significant.
+DIFFERENCE_COLORS: Mapping[str, str] = MappingProxyType({
+    "higher": "#2e7d32", "lower": "#c62828", "not_significant": "#90a4ae"})
+
+
+def difference_chart(frame: pd.DataFrame, *, label: str, statistic: Statistic,
+                     lang: str = "zh") -> alt.LayerChart:
+    """Each row's difference (a domain minus the rest, or a wave minus the previous one) with
+    its interval, ordered by size, a line at zero, significant differences coloured.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``label``, ``difference``, ``ci_low``, ``ci_high``, ``significant`` (bool)
+        and ``p_adjusted``; rows without a difference are left out.
+    label : str
+        Column with the row names to show.
+    statistic : {"proportion", "mean"}
+        Differences of proportions are drawn in percentage points.
+    """
+    _check_statistic(statistic)
+    _check_columns(frame, "frame", (label, "difference", "ci_low", "ci_high", "significant",
+                                    "p_adjusted"))
+    data = frame[[label, "difference", "ci_low", "ci_high", "significant", "p_adjusted"]]
+    data = data[np.isfinite(data["difference"].to_numpy(dtype=float))]
+    data = data.sort_values("difference", ascending=False).rename(columns={label: "row_label"})
+    kind = np.where(~data["significant"].astype(bool), "not_significant",
+                    np.where(data["difference"] > 0, "higher", "lower"))
+    data = data.assign(kind_text=[t(f"difference_chart.{k}", lang) for k in kind])
+    values = data[["ci_low", "ci_high", "difference"]].to_numpy(dtype=float).ravel()
+    values = np.append(values[np.isfinite(values)], 0.0)
+    span = float(values.max() - values.min()) or 1.0
+    pad = span * 0.08
+    scale = alt.Scale(domain=[float(values.min()) - pad, float(values.max()) + pad], zero=False, nice=False)
+    fmt = _number_format(statistic)
+    title = t("difference_chart.difference_pp" if statistic == "proportion" else "difference_chart.difference", lang)
+    color = alt.Color("kind_text:N", title=t("difference_chart.significance", lang),
+                      scale=alt.Scale(domain=[t(f"difference_chart.{k}", lang) for k in DIFFERENCE_COLORS],
+                                      range=list(DIFFERENCE_COLORS.values())))
+    y = alt.Y("row_label:N", sort=list(data["row_label"]), title=None,
+              axis=alt.Axis(labelLimit=220, labelOverlap=False), scale=alt.Scale(paddingInner=0.3))
+    tooltip = [alt.Tooltip("row_label:N", title=t("charts.domain", lang)),
+               alt.Tooltip("difference:Q", title=title, format=fmt),
+               alt.Tooltip("ci_low:Q", title=t("charts.ci_low", lang), format=fmt),
+               alt.Tooltip("ci_high:Q", title=t("charts.ci_high", lang), format=fmt),
+               alt.Tooltip("p_adjusted:Q", title=t("difference_chart.p_adjusted", lang), format=".4f"),
+               alt.Tooltip("kind_text:N", title=t("difference_chart.significance", lang))]
+    base = alt.Chart(data)
+    axis = alt.Axis(format=fmt, title=title)
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#37474f", strokeWidth=1.5).encode(x="zero:Q")
+    interval = base.mark_rule(strokeWidth=4).encode(
+        x=alt.X("ci_low:Q", scale=scale, axis=axis), x2="ci_high:Q", y=y, color=color, tooltip=tooltip)
+    point = base.mark_point(filled=True, size=110, stroke="white", strokeWidth=1, opacity=1).encode(
+        x=alt.X("difference:Q", scale=scale, axis=axis), y=y, color=color, tooltip=tooltip)
+    height = max(120, 34 * len(data))
+    return alt.layer(zero, interval, point).properties(height=height, width="container")
+
+
+# -- issue 16: the plan's indices and "where to act" --------------------------------------------
+
+_INDEX_COLOR = "#1565c0"
+_COMPONENT_COLOR = "#78909c"
+_PRIORITY_COLOR = "#c62828"
+_OTHER_COLOR = "#546e7a"
+
+
+def index_chart(frame: pd.DataFrame, *, threshold: float | None = None, lang: str = "zh") -> alt.LayerChart:
+    """An index and its components on 0-100: estimate and interval per row, the index first and
+    coloured by its verdict where it has a threshold (dashed line), the components in grey.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`survey_app.indices.index_rows` of one index: ``row`` ("index" or "component"),
+        ``label_zh, label_en, estimate, ci_low, ci_high, n, weight`` and ``verdict``.
+    threshold : float, optional
+        The index's threshold in points.
+    """
+    _check_columns(frame, "frame", ("row", "label_zh", "label_en", "estimate", "ci_low", "ci_high", "n", "weight",
+                                    "verdict"))
+    data = frame[["row", "estimate", "ci_low", "ci_high", "n", "weight", "verdict"]].copy()
+    data["name"] = frame["label_zh" if lang == "zh" else "label_en"].to_numpy()
+    data["kind"] = [t("indices.index_row", lang) if row == "index" else t("indices.component", lang)
+                    for row in data["row"]]
+    colours = [VERDICT_COLORS[v] if r == "index" and v in VERDICT_COLORS else
+               (_INDEX_COLOR if r == "index" else _COMPONENT_COLOR) for r, v in zip(data["row"], data["verdict"])]
+    data["colour"] = colours
+    data["weight"] = data["weight"].astype(float)
+    values = np.concatenate([data[["ci_low", "ci_high", "estimate"]].to_numpy(dtype=float).ravel(),
+                             [threshold] if threshold is not None else []])
+    scale = alt.Scale(domain=_axis_range("mean", values), zero=False, nice=False)
+    ticks, tick_format = axis_ticks("mean", list(scale.domain))
+    axis = alt.Axis(format=tick_format, values=ticks, title=t("indices.score", lang))
+    y = alt.Y("name:N", sort=list(data["name"]), title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False),
+              scale=alt.Scale(paddingInner=0.3))
+    tooltip = [alt.Tooltip("name:N", title=t("indices.component", lang)),
+               alt.Tooltip("estimate:Q", title=t("charts.estimate", lang), format=".1f"),
+               alt.Tooltip("ci_low:Q", title=t("charts.ci_low", lang), format=".1f"),
+               alt.Tooltip("ci_high:Q", title=t("charts.ci_high", lang), format=".1f"),
+               alt.Tooltip("weight:Q", title=t("indices.weight", lang), format=".3f"),
+               alt.Tooltip("n:Q", title=t("charts.n", lang))]
+    base = alt.Chart(data)
+    colour = alt.Color("colour:N", scale=None, legend=None)
+    layers = [
+        base.mark_rule(strokeWidth=4).encode(x=alt.X("ci_low:Q", scale=scale, axis=axis), x2="ci_high:Q", y=y,
+                                             color=colour, tooltip=tooltip),
+        base.mark_point(filled=True, size=110, stroke="white", strokeWidth=1, opacity=1).encode(
+            x=alt.X("estimate:Q", scale=scale, axis=axis), y=y, color=colour, tooltip=tooltip),
+    ]
+    if threshold is not None:
+        layers.append(_threshold_rule(threshold, "mean", lang))
+    return alt.layer(*layers).properties(height=max(90, 34 * len(data)))
+
+
+def where_to_act_chart(frame: pd.DataFrame, *, lang: str = "zh") -> alt.LayerChart:
+    """Importance against performance (GB/T 19038-2009, Appendix D): one point per aspect with
+    its intervals both ways, dashed quadrant lines at the means over the aspects, the upper-left
+    quadrant (important, underperforming) shaded and its aspects in red, each point named.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`survey_app.indices.where_to_act` rows of one questionnaire: ``label_zh, label_en,
+        importance, ci_low, ci_high, performance, performance_ci_low, performance_ci_high,
+        quadrant, priority``.
+    """
+    _check_columns(frame, "frame", ("label_zh", "label_en", "importance", "ci_low", "ci_high", "performance",
+                                    "performance_ci_low", "performance_ci_high", "quadrant", "priority"))
+    if frame.empty:
+        raise ChartError("frame has no aspects to draw; give the rows of one questionnaire's where_to_act")
+    data = frame[["importance", "ci_low", "ci_high", "performance", "performance_ci_low", "performance_ci_high",
+                  "quadrant", "priority"]].copy()
+    data["name"] = frame["label_zh" if lang == "zh" else "label_en"].to_numpy()
+    data["quadrant_text"] = [t(f"indices.quadrant_{q}", lang) for q in data["quadrant"]]
+    data["colour"] = np.where(data["priority"].to_numpy(dtype=bool), _PRIORITY_COLOR, _OTHER_COLOR)
+    mean_importance, mean_performance = float(data["importance"].mean()), float(data["performance"].mean())
+    x_values = data[["performance_ci_low", "performance_ci_high", "performance"]].to_numpy(dtype=float).ravel()
+    y_values = np.append(data[["ci_low", "ci_high", "importance"]].to_numpy(dtype=float).ravel(), 0.0)
+    x_domain = _axis_range("mean", x_values)
+    y_domain = _axis_range("proportion", y_values)
+    y_domain[0] = 0.0  # importance is a share of R², never below zero
+    x_ticks, x_format = axis_ticks("mean", x_domain)
+    y_ticks, y_format = axis_ticks("proportion", y_domain)
+    x = alt.X("performance:Q", scale=alt.Scale(domain=x_domain, zero=False, nice=False),
+              axis=alt.Axis(values=x_ticks, format=x_format, title=t("indices.performance", lang)))
+    y = alt.Y("importance:Q", scale=alt.Scale(domain=y_domain, zero=False, nice=False),
+              axis=alt.Axis(values=y_ticks, format=y_format, title=t("indices.importance", lang)))
+    colour = alt.Color("colour:N", scale=None, legend=None)
+    tooltip = [alt.Tooltip("name:N", title=t("indices.aspect", lang)),
+               alt.Tooltip("importance:Q", title=t("indices.importance", lang), format=VEGA_PERCENT),
+               alt.Tooltip("ci_low:Q", title=t("charts.ci_low", lang), format=VEGA_PERCENT),
+               alt.Tooltip("ci_high:Q", title=t("charts.ci_high", lang), format=VEGA_PERCENT),
+               alt.Tooltip("performance:Q", title=t("indices.performance", lang), format=".1f"),
+               alt.Tooltip("quadrant_text:N", title=t("indices.quadrant", lang))]
+    # the quadrant to act on: left of the mean performance, above the mean importance
+    shade = alt.Chart(pd.DataFrame({"x": [x_domain[0]], "x2": [mean_performance], "y": [mean_importance],
+                                    "y2": [y_domain[1]]})).mark_rect(color=_PRIORITY_COLOR, opacity=0.08).encode(
+        x=alt.X("x:Q", scale=alt.Scale(domain=x_domain, zero=False, nice=False)), x2="x2:Q",
+        y=alt.Y("y:Q", scale=alt.Scale(domain=y_domain, zero=False, nice=False)), y2="y2:Q")
+    label = alt.Chart(pd.DataFrame({"x": [x_domain[0]], "y": [y_domain[1]], "text": [t("indices.quadrant_priority",
+                                                                                          lang)]})).mark_text(
+        align="left", baseline="top", dx=4, dy=4, color=_PRIORITY_COLOR, fontWeight="bold").encode(
+        x="x:Q", y="y:Q", text="text:N")
+    lines = [alt.Chart(pd.DataFrame({"v": [mean_performance]})).mark_rule(
+                 color="#37474f", strokeDash=[6, 4]).encode(x="v:Q"),
+             alt.Chart(pd.DataFrame({"v": [mean_importance]})).mark_rule(
+                 color="#37474f", strokeDash=[6, 4]).encode(y="v:Q")]
+    base = alt.Chart(data)
+    vertical = base.mark_rule(strokeWidth=2, opacity=0.7).encode(x=x, y=alt.Y("ci_low:Q"), y2="ci_high:Q",
+                                                                   color=colour, tooltip=tooltip)
+    horizontal = base.mark_rule(strokeWidth=2, opacity=0.7).encode(x=alt.X("performance_ci_low:Q"),
+                                                                     x2="performance_ci_high:Q", y=y, color=colour,
+                                                                     tooltip=tooltip)
+    points = base.mark_point(filled=True, size=120, opacity=1, stroke="white").encode(x=x, y=y, color=colour,
+                                                                                      tooltip=tooltip)
+    names = base.mark_text(align="left", dx=8, dy=-8, fontSize=12).encode(x=x, y=y, text="name:N", color=colour)
+    return alt.layer(shade, label, *lines, vertical, horizontal, points, names).properties(height=340)

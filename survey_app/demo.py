@@ -76,6 +76,7 @@ __all__ = [
     "DEMO_INTERVIEWER_PREFIX",
     "DEMO_LEVELS",
     "DEMO_SEED",
+    "DEMO_TOURIST_INDEX",
     "DEMO_WAVES",
     "RESPONDENTS_PER_PSU",
     "DemoError",
@@ -118,8 +119,37 @@ DEMO_LEVELS: Mapping[str, Mapping[str, float]] = MappingProxyType({
     "tourist_score": {"2025": 80.5, "2026": 84.0},               # target 80 points: met
     "telecom_satisfaction": {"2025": 0.79, "2026": 0.80},        # target 90%: not met
     "salt_satisfaction": {"2025": 0.76, "2026": 0.80},           # target 80%: inconclusive
+    # issue 16: the consumption environment's four dimensions differ, rights protection lowest
+    "env_safety": {"2025": 0.86, "2026": 0.88},
+    "env_integrity": {"2025": 0.80, "2026": 0.83},
+    "env_convenience": {"2025": 0.89, "2026": 0.90},
+    "env_redress": {"2025": 0.64, "2026": 0.68},
+    "rate_tariff": {"2025": 0.66, "2026": 0.68},                 # telecom: tariffs rated lowest
+    "rate_shopping": {"2025": 0.68, "2026": 0.70},               # tourism: shopping rated lowest
 })
 _DEFAULT_LEVEL = 0.78
+#: Loading of a rating on the latent satisfaction (default 1): the larger, the more the item moves
+#: with overall satisfaction, so key-driver analysis finds it more important (issue 16: rights
+#: protection, tariffs and shopping are both important and rated lowest: "where to act" names them).
+_LOADINGS: Mapping[str, float] = MappingProxyType({
+    "env_redress": 1.4, "env_safety": 1.0, "env_integrity": 0.8, "env_convenience": 0.5,
+    "rate_tariff": 1.4, "rate_marketing": 0.6, "rate_shopping": 1.4, "rate_information": 0.6,
+})
+
+#: The tourist satisfaction index (0-100, ACSI convention) its 1-10 items aim at, per wave
+#: (target 80 points).
+DEMO_TOURIST_INDEX: Mapping[str, float] = MappingProxyType({"2025": 78.5, "2026": 84.0})
+# Each 1-10 index item: its loading on the latent satisfaction (expectations before the trip
+# relate least) and its offset from the index level in points of 0-100; _INDEX_SPREAD is the
+# spread in points per standard deviation. _INDEX_CEILING makes up for answers cut at 10.
+_INDEX_ITEMS: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "acsi_expectation": (0.4, -3.0), "acsi_quality": (0.85, 1.0), "acsi_value": (0.75, -3.0),
+    "acsi_satisfaction": (0.95, 1.0), "acsi_vs_expectation": (0.85, -1.0), "acsi_vs_ideal": (0.8, -2.0),
+    "acsi_revisit": (0.8, 0.0),
+})
+_INDEX_SPREAD = 13.0
+_INDEX_CEILING = 2.0
+_COMPLAINT_RATE = 0.07
 
 #: Assumptions behind the demonstration margins (the census bulletin gives district totals only).
 DEMO_ASSUMPTIONS: Mapping[str, str] = MappingProxyType({
@@ -158,6 +188,7 @@ _PERSON_SD = 1.0
 _ITEM_SD = 0.8
 _CUTS = np.array([-2.2, -1.4, -0.5, 1.4])
 _LATENT_SD = math.sqrt(_PERSON_SD**2 + _PSU_SD**2 + _ITEM_SD**2 + 0.04)  # + spread of the fixed effects
+_PERSON_LATENT_SD = math.sqrt(_LATENT_SD**2 - _ITEM_SD**2)  # of the latent satisfaction itself
 
 # Answers of the other closed questions: choice weights (select_one) or the chance of each
 # option (select_multiple); questions not listed get equal weights / a 0.3 chance per option.
@@ -548,6 +579,11 @@ class _Answerer:
         if name == "tourist_score":
             score = DEMO_LEVELS[name][self.wave] + 8.0 * (latent + rng.normal(0.0, _ITEM_SD)) / _LATENT_SD
             return int(np.clip(round(score), 0, 100))
+        if name in _INDEX_ITEMS:
+            return self._scale10(name, latent)
+        if name == "acsi_complained":  # the less satisfied complain more often
+            z = latent / _PERSON_LATENT_SD
+            return "1" if rng.normal(0.0, 1.0) - 0.6 * z > -ndtri(_COMPLAINT_RATE) * math.sqrt(1.36) else "0"
         if question.type == "select_one" and question.list_name in ("satisfaction5", "agreement5"):
             return self._rating(name, latent)
         if question.type == "select_one" and name == "heard_campaign":
@@ -571,12 +607,22 @@ class _Answerer:
         )
 
     def _rating(self, name: str, latent: float) -> str:
+        loading = _LOADINGS.get(name, 1.0)
         if name not in self._locations:
             level = DEMO_LEVELS.get(name, {}).get(self.wave, _DEFAULT_LEVEL)
             # Item location so that P(item > _CUTS[2]) is about `level` over the whole sample.
-            self._locations[name] = _CUTS[2] + _LATENT_SD * float(ndtri(level))
-        value = self._locations[name] + latent + self.rng.normal(0.0, _ITEM_SD)
+            spread = math.sqrt(loading**2 * _PERSON_LATENT_SD**2 + _ITEM_SD**2)
+            self._locations[name] = _CUTS[2] + spread * float(ndtri(level))
+        value = self._locations[name] + loading * latent + self.rng.normal(0.0, _ITEM_SD)
         return str(1 + int(np.searchsorted(_CUTS, value)))
+
+    def _scale10(self, name: str, latent: float) -> int:
+        """A 1-10 index item: the index level plus the item's offset, moved by the latent
+        satisfaction (standardised) and the item's own noise, in points of 0-100."""
+        loading, offset = _INDEX_ITEMS[name]
+        z = loading * latent / _PERSON_LATENT_SD + math.sqrt(1 - loading**2) * self.rng.normal(0.0, 1.0)
+        score = DEMO_TOURIST_INDEX[self.wave] + _INDEX_CEILING + offset + _INDEX_SPREAD * z
+        return int(np.clip(round(1 + 9 * score / 100), 1, 10))
 
     def _options(self, question: Question) -> list[str]:
         codes = [choice.name for choice in self.form.choices(question)]

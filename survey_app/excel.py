@@ -1,7 +1,8 @@
 """The Excel satisfaction report: one workbook from :class:`~survey_app.reporting.ReportTables`.
 
 Sheets: a summary of targets and verdicts (colour-coded), the verdicts of every target in every
-district, one sheet per target with its domain table, weighted frequency tables per
+district, the plan's whole scoreboard (survey, inspection and register targets; when the report was
+built from a store), one sheet per target with its domain table, weighted frequency tables per
 questionnaire, the free-text answers, the methods and a data dictionary. Shares are stored
 as numbers with the one percent format of :mod:`survey_app.formatting` ("85.3%"), differences
 of shares in percentage points ("+9.8"); nothing is rounded.
@@ -52,8 +53,8 @@ from survey_app.errors import SurveyAppError
 from survey_app.formatting import EXCEL_PERCENT, EXCEL_POINTS, format_percent
 from survey_app.reporting import DOMAIN_VARIABLE_LABELS, VERDICT_LABELS, ReportTables
 
-__all__ = ["ExcelReportError", "write_report", "cell_text", "sheet_name", "DEMONSTRATION_LABEL",
-           "FORMULA_PREFIXES", "MAX_CELL_TEXT"]
+__all__ = ["ExcelReportError", "write_report", "write_scoreboard", "cell_text", "sheet_name",
+           "DEMONSTRATION_LABEL", "FORMULA_PREFIXES", "MAX_CELL_TEXT", "SCOREBOARD_SHEET"]
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -522,7 +523,7 @@ def _heading(tables: ReportTables) -> list[str]:
 
 
 def _summary_sheet(sheet: _Sheet, tables: ReportTables, target_sheets: dict[str, str]) -> None:
-    top = _title(sheet, _heading(tables))
+    top = _title(sheet, _heading(tables) + change_summary(tables))
     columns = [
         ("target", "目标 Target", None), ("label_zh", "指标", None), ("label_en", "Indicator", None),
         ("threshold", "目标值 Threshold", None), ("estimate", "估计值 Estimate", None),
@@ -672,6 +673,316 @@ def _frequency_sheet(sheet: _Sheet, frequencies: pd.DataFrame, title: str) -> No
     _fit_columns(sheet, header_row=top, maximum=44)
 
 
+# -- issue 19: the plan's whole scoreboard -----------------------------------------------------
+
+_SOURCE_TEXT = {"survey": "调查 survey", "inspection": "抽检 inspection", "register": "行政数据 administrative figure"}
+_DIRECTION_TEXT = {">=": "≥", "<": "<", "<=": "≤"}
+_MEASURE_FORMAT = {"proportion": _PERCENT, "rate": _PERCENT, "mean": _MEAN, "index": _MEAN, "count": _INTEGER,
+                   "ratio": _WEIGHTED}
+
+
+def _scoreboard_sheet(sheet: _Sheet, board: pd.DataFrame, extracted_at: datetime, wave: str | None) -> None:
+    top = _title(sheet, [
+        "南通市放心消费创建工作实施方案全部数值目标  Every numeric target of the plan",
+        f"数据提取 Data extracted {extracted_at:%Y-%m-%d %H:%M} UTC"
+        + (f"；调查轮次 survey wave {wave}" if wave else ""),
+        "来源：调查（置信区间）、抽检（精确或设计区间）、行政数据（登记数字，无区间）；无数据者标为“无数据”。"
+        "  Sources: surveys (confidence interval), inspections (exact or design-based interval), administrative "
+        "figures (registers, no interval); targets without data say so.",
+    ])
+    columns = [
+        ("target", "目标 Target", None), ("label_zh", "指标", None), ("label_en", "Indicator", None),
+        ("source", "来源 Source", None), ("direction", "方向 Direction", None), ("threshold", "目标值 Threshold", None),
+        ("value", "数值 Value", None), ("ci_low", "置信下限 CI low", None), ("ci_high", "置信上限 CI high", None),
+        ("verdict_label", "判定 Verdict", None), ("date", "日期 Date", None), ("n", "样本量 n", _INTEGER),
+        ("failed", "不合格 Failed", _INTEGER), ("further", "需补充 Further", _INTEGER), ("group", "方案部分 Plan part", None),
+        ("clause", "方案条款 Plan clause", None), ("detail", "说明 Detail", None),
+    ]
+    rows, formats = [], {}
+    for i, row in enumerate(board.to_dict("records")):
+        for key in ("threshold", "value", "ci_low", "ci_high"):
+            formats[(i, key)] = _MEASURE_FORMAT.get(row["measure"], _DECIMAL)
+        rows.append({**row, "source": _SOURCE_TEXT.get(row["source"], row["source"]),
+                     "direction": _DIRECTION_TEXT.get(row["direction"], row["direction"]),
+                     "verdict_label": _verdict_text(row["verdict"]), "verdict": row["verdict"],
+                     "group": f"{row['group_zh']} {row['group_en']}", "clause": f"{row['section']}：{row['clause']}"})
+    _table(sheet, top, columns, rows, formats=formats)
+    _group_lines(sheet, top, len(columns), [row["group"] for row in rows])
+    sheet.freeze = (top + 1, 2)
+    # two pages across, each beginning with the target and its name: the numbers, then where they come from
+    _fit_columns(sheet, header_row=top, maximum=40, repeat=2, page_starts=(11,))
+
+
+# -- issue 16: the plan's indices and where to act ------------------------------------------------
+
+_METHOD_TEXT = {"equal": "等权 equal", "fixed": "固定权重 fixed", "pls": "PLS外部权重 PLS outer weights"}
+_ROW_TEXT = {"index": "指数 index", "component": "组成部分 component"}
+
+
+def _index_sheet(sheet: _Sheet, tables: ReportTables) -> None:
+    from survey_app.indices import change_direction, index_changes
+
+    top = _title(sheet, [
+        "满意度指数  Satisfaction indices (0-100)",
+        "按ACSI惯例：各组成部分的加权均值由量表范围换算为0-100分，以归一化的非负权重合成（见方法说明）。"
+        "  ACSI convention: each component's weighted mean mapped from its scale's range to 0-100, combined with "
+        "normalised non-negative weights (see Methods).",
+    ])
+    columns = [
+        ("index", "指数 Index", None), ("row_text", "行 Row", None), ("label_zh", "名称", None),
+        ("label_en", "Name", None), ("estimate", "得分 Score", _DECIMAL), ("ci_low", "置信下限 CI low", _DECIMAL),
+        ("ci_high", "置信上限 CI high", _DECIMAL), ("se", "标准误 SE", _DECIMAL), ("df", "自由度 df", _INTEGER),
+        ("n", "样本量 n", _INTEGER), ("weight", "权重 Weight", "0.000"), ("method_text", "权重方法 Weights", None),
+        ("threshold", "目标值 Threshold", _DECIMAL), ("verdict_label", "判定 Verdict", None),
+        ("note", "说明 Note", None),
+    ]
+    rows = []
+    for row in tables.indices.to_dict("records"):
+        values = {**row, "row_text": _ROW_TEXT[row["row"]], "method_text": _METHOD_TEXT.get(row["method"], row["method"]),
+                  "verdict_label": _verdict_text(row["verdict"]) if row["verdict"] else None, "note": None}
+        if row["refused"]:   # no number for an index that cannot be published, the reason instead
+            values.update(estimate=None, ci_low=None, ci_high=None, se=None, df=None, n=None, weight=None,
+                          note="不予发布 not published: " + row["refused"])
+        elif row["row"] == "index" and not row["verdict"]:
+            values["note"] = "方案未设分值目标：见下表各轮次变化 The plan sets no number: see the change between waves below"
+        rows.append(values)
+    end = _table(sheet, top, columns, rows)
+    _group_lines(sheet, top, len(columns), [values["index"] for values in rows])
+    trend = tables.index_trend
+    changes = index_changes(trend, level=tables.settings.level) if trend is not None and len(trend) else None
+    if changes is not None and len(changes):
+        sheet.put(end + 1, 1, "各轮次变化  Change between waves (later - earlier; SE = sqrt(SE1² + SE2²))")
+        sheet.style(end + 1, 1, font=_HEADER_FONT)
+        change_columns = [
+            ("index", "指数 Index", None), ("row_text", "行 Row", None), ("label_zh", "名称", None),
+            ("label_en", "Name", None), ("from_wave", "上一轮 From", None), ("to_wave", "本轮 To", None),
+            ("before", "上一轮得分 Before", _DECIMAL), ("after", "本轮得分 After", _DECIMAL),
+            ("change", "变化 Change", _DECIMAL), ("ci_low", "置信下限 CI low", _DECIMAL),
+            ("ci_high", "置信上限 CI high", _DECIMAL), ("direction", "方向 Direction", None),
+        ]
+        change_rows = [{**row, "row_text": _ROW_TEXT[row["row"]],
+                        "direction": f"{change_direction(row, 'zh')} {change_direction(row, 'en')}"}
+                       for row in changes.to_dict("records")]
+        _table(sheet, end + 2, change_columns, change_rows)
+    sheet.freeze = (top + 1, 2)
+    # two pages across, the index and the row's name on both: one page would print at 60 %
+    _fit_columns(sheet, header_row=top, maximum=40, repeat=3, page_starts=(11,))
+
+
+def _priority_sheet(sheet: _Sheet, tables: ReportTables) -> None:
+    from survey_app.i18n import t
+    from survey_app.indices import priority_findings
+
+    top = _title(sheet, [
+        "优先改进方向  Where to act: importance against performance (GB/T 19038-2009, Appendix D)",
+        "重要性 = 加权回归R²的Shapley分解；表现 = 0-100分；以各方面平均值划分象限，重要且得分低于平均者为优先改进。"
+        "  Importance = Shapley decomposition of the R² of the weighted regression; performance = 0-100; quadrants "
+        "at the means over the aspects; important and rated below the mean = priority.",
+    ])
+    columns = [
+        ("questionnaire", "问卷 Questionnaire", None), ("outcome", "总体评价 Outcome", None),
+        ("driver", "方面 Aspect", None), ("label_zh", "名称", None), ("label_en", "Name", None),
+        ("importance", "重要性 Importance (R²)", _PERCENT), ("ci_low", "置信下限 CI low", _PERCENT),
+        ("ci_high", "置信上限 CI high", _PERCENT), ("share", "占R²比例 Share of R²", _PERCENT),
+        ("performance", "表现 Performance (0-100)", _DECIMAL), ("performance_ci_low", "置信下限 CI low", _DECIMAL),
+        ("performance_ci_high", "置信上限 CI high", _DECIMAL), ("quadrant_text", "象限 Quadrant", None),
+        ("finding", "结论 Finding", None), ("r2", "R²", _DECIMAL), ("n", "样本量 n", _INTEGER),
+    ]
+    rows = []
+    frame = tables.priorities
+    for qid in dict.fromkeys(frame["questionnaire"]):
+        part = frame[frame["questionnaire"] == qid]
+        if part["refused"].iloc[0]:
+            rows.append({"questionnaire": qid, "outcome": part["outcome"].iloc[0],
+                         "finding": "无法分析 cannot be analysed: " + part["refused"].iloc[0]})
+            continue
+        findings = " / ".join(f"{zh}；{en}" for zh, en in zip(priority_findings(part, "zh"),
+                                                             priority_findings(part, "en")))
+        for i, row in enumerate(part.to_dict("records")):
+            key = f"indices.quadrant_{row['quadrant']}"
+            rows.append({**row, "quadrant_text": f"{t(key, 'zh')} {t(key, 'en')}",
+                         "finding": findings if i == 0 else None})
+    _table(sheet, top, columns, rows)
+    _group_lines(sheet, top, len(columns), [values["questionnaire"] for values in rows])
+    sheet.freeze = (top + 1, 3)
+    # two pages across, the questionnaire and the aspect on both: one page would print at 60 %
+    _fit_columns(sheet, header_row=top, maximum=40, repeat=4, page_starts=(10,))
+
+
+#: The name of the scoreboard sheet.
+SCOREBOARD_SHEET = "计分板 Scoreboard"
+
+
+def write_scoreboard(board: pd.DataFrame, path_or_buffer: str | Path | IO[bytes], *, extracted_at: datetime,
+                     wave: str | None = None, demonstration: bool = False) -> None:
+    """Write a workbook of the scoreboard sheet alone (the scoreboard page's download).
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        :meth:`survey_app.scoreboard.Scoreboard.to_frame`.
+    path_or_buffer : str, Path or binary file object
+    extracted_at : datetime
+        When the data were read (UTC).
+    wave : str, optional
+        The survey wave of the survey targets.
+    demonstration : bool
+        Whether demonstration survey data went into it (labelled on the sheet).
+    """
+    sheet = _Sheet(SCOREBOARD_SHEET)
+    sheet.demonstration = demonstration
+    _scoreboard_sheet(sheet, board, extracted_at, wave)
+    sheet.date = f"数据提取 Data extracted {extracted_at:%Y-%m-%d}"
+    try:
+        if isinstance(path_or_buffer, (str, Path)):
+            with open(path_or_buffer, "wb") as handle:
+                _save([sheet], handle, demonstration=demonstration)
+        else:
+            _save([sheet], path_or_buffer, demonstration=demonstration)
+    except OSError as error:
+        raise ExcelReportError(f"cannot write the scoreboard to {path_or_buffer}: {error.strerror or error}; "
+                               "check that the directory exists and is writable") from None
+
+
+# -- issue 15: change between waves and districts against the rest of the city ------------------
+
+_CHANGE_TEXT = {"up": "显著上升 significant rise", "down": "显著下降 significant fall",
+                "no change": "无显著变化 not significant"}
+_CHANGE_STYLE = {"up": "met", "down": "not met", "no change": "no data"}   # the verdict colours
+
+
+def _first_of_group(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """``rows`` with ``keys`` (the target and its name) only on the first row of each target: one line a
+    row when printed, the targets set off by :func:`_group_lines`."""
+    return [values if i == 0 or values["target"] != rows[i - 1]["target"] else {**values, **dict.fromkeys(keys)}
+            for i, values in enumerate(rows)]
+
+
+def _change_format(statistic: str) -> tuple[str, str, int]:
+    """Number formats of the estimates and of the difference, and the difference's scale."""
+    if statistic == "proportion":
+        return _PERCENT, EXCEL_POINTS, 100
+    return (_DECIMAL if statistic == "index" else _MEAN), _DECIMAL, 1
+
+
+def change_summary(tables: ReportTables) -> list[str]:
+    """The summary sheet's line on the change since the previous wave (none without one)."""
+    from survey_app.change import change_counts
+
+    if tables.changes is None or tables.changes.empty:
+        return []
+    counts = change_counts(tables.changes[tables.changes["kind"] == "target"])
+    before = tables.changes["wave_a"].iloc[0]
+    return [f"与上一轮（{before}）相比：{counts['up']} 项目标显著上升，{counts['down']} 项显著下降，"
+            f"{counts['no change']} 项无显著变化，{counts['not compared']} 项未比较（见“变化”表）。"
+            f"  Since wave {before}: {counts['up']} target(s) rose significantly, {counts['down']} fell "
+            f"significantly, {counts['no change']} did not change significantly, {counts['not compared']} not "
+            f"compared (see the Change sheet)."]
+
+
+def _change_note(row: dict[str, Any]) -> str:
+    """Why a change was not computed, bilingual and short enough for one printed line."""
+    if row["status"] == "definition changed":
+        return f"定义有变 definition changed: {row['changed']}"
+    if row["status"] == "too few":
+        side = "a" if row["n_a"] < row["n_needed_a"] else "b"
+        wave, n, needed = row[f"wave_{side}"], int(row[f"n_{side}"]), int(row[f"n_needed_{side}"])
+        return f"{wave} 轮受访者太少 too few in {wave}: n = {n} < {needed}"
+    return "无受访者 no respondents: " + row["reason"].removeprefix("no respondents in ")
+
+
+def _change_sheet(sheet: _Sheet, tables: ReportTables) -> None:
+    changes = tables.changes
+    level = format_percent(tables.settings.level, decimals=0)
+    top = _title(sheet, [
+        f"各目标较上一轮的变化  Change of every target since wave {changes['wave_a'].iloc[0]}",
+        f"两轮合并为一个设计（层 = 轮次×区县，各轮的初级抽样单元分开），变化 = 本轮 - 上一轮，{level} 置信区间（t 分布）；"
+        "区县的 p 值按 Holm 方法校正；比例的变化以百分点计。定义有变或受访者太少的不比较，说明原因。"
+        f"  The waves stacked into one design (strata = wave x district, PSUs of each wave apart); change = this "
+        f"wave - previous wave, {level} intervals (Student t); district p-values Holm-adjusted; changes of "
+        "shares in percentage points. Targets whose definition changed and waves with too few respondents are "
+        "not compared; the note says why.",
+    ])
+    columns = [
+        ("target", "目标 Target", None), ("label_zh", "指标", None), ("label_en", "Indicator", None),
+        ("domain_label", "区域 Area", None), ("wave_a", "上一轮 Previous wave", None),
+        ("estimate_a", "上一轮估计 Previous", None), ("wave_b", "本轮 This wave", None),
+        ("estimate_b", "本轮估计 This wave", None), ("difference", "变化 Change", None),
+        ("ci_low", "置信下限 CI low", None), ("ci_high", "置信上限 CI high", None),
+        ("p_value", "p值 p", _P_VALUE), ("p_adjusted", "校正p值 Adjusted p", _P_VALUE),
+        ("verdict_change", "显著 Significant", None), ("n_a", "上一轮样本量 n previous", _INTEGER),
+        ("n_b", "本轮样本量 n this wave", _INTEGER), ("note", "说明 Note", None),
+    ]
+    rows, formats = [], {}
+    for i, row in enumerate(changes.to_dict("records")):
+        estimate, difference, scale = _change_format(row["statistic"])
+        for key in ("estimate_a", "estimate_b"):
+            formats[(i, key)] = estimate
+        for key in ("difference", "ci_low", "ci_high"):
+            formats[(i, key)] = difference
+        compared = row["status"] == "compared"
+        values = {**row, "domain_label": f"{row['domain_zh']} {row['domain_en']}",
+                  "difference": row["difference"] * scale, "ci_low": row["ci_low"] * scale,
+                  "ci_high": row["ci_high"] * scale,
+                  "verdict_change": _CHANGE_TEXT[row["direction"]] if compared else "未比较 not compared",
+                  "_status_verdict_change": _CHANGE_STYLE.get(row["direction"]) if compared else None,
+                  "note": None if compared else _change_note(row)}
+        if row["statistic"] == "index":
+            values.update(n_a=None, n_b=None)
+        rows.append(values)
+    _table(sheet, top, columns, _first_of_group(rows, ("target", "label_zh", "label_en")), formats=formats)
+    _group_lines(sheet, top, len(columns), [values["target"] for values in rows])
+    sheet.freeze = (top + 1, 2)
+    # two pages across, each beginning with the target: the change, then its test, the samples and the notes
+    _fit_columns(sheet, header_row=top, maximum=64, repeat=1, page_starts=(12,))
+
+
+def _comparison_sheet(sheet: _Sheet, tables: ReportTables) -> None:
+    frame = tables.district_comparisons
+    level = format_percent(tables.settings.level, decimals=0)
+    method = {"holm": "Holm", "bonferroni": "Bonferroni", "BH": "Benjamini-Hochberg"}.get(
+        frame["adjust"].iloc[0] if len(frame) else "holm", "none")
+    top = _title(sheet, [
+        "各区县与全市其余地区比较  Each district against the rest of the city"
+        + (f"  (wave {tables.wave})" if tables.wave else ""),
+        f"差异 = 该区县 - 其余各区县合计，{level} 置信区间（t 分布）；p 值按 {method} 方法对同一目标的各区县校正。"
+        f"比例之差以百分点计；受访者太少的区县不比较。  Difference = the district - the other districts together, "
+        f"{level} intervals (Student t); p-values adjusted over the districts of a target ({method}); differences "
+        "of shares in percentage points. Districts with too few respondents are not compared.",
+    ])
+    columns = [
+        ("target", "目标 Target", None), ("label_zh", "指标", None), ("district_label", "区县 District", None),
+        ("estimate", "区县估计 District", None), ("rest_estimate", "其余地区 Rest of city", None),
+        ("difference", "差异 Difference", None), ("ci_low", "置信下限 CI low", None),
+        ("ci_high", "置信上限 CI high", None), ("p_value", "p值 p", _P_VALUE),
+        ("p_adjusted", f"{method}校正p值 Adjusted p", _P_VALUE), ("verdict_difference", "显著 Significant", None),
+        ("n", "样本量 n", _INTEGER), ("note", "说明 Note", None),
+    ]
+    rows, formats = [], {}
+    for i, row in enumerate(frame.to_dict("records")):
+        estimate, difference, scale = _change_format(row["statistic"])
+        for key in ("estimate", "rest_estimate"):
+            formats[(i, key)] = estimate
+        for key in ("difference", "ci_low", "ci_high"):
+            formats[(i, key)] = difference
+        compared = row["status"] == "compared"
+        direction = ("up" if row["difference"] > 0 else "down") if row["significant"] else "no change"
+        text = {"up": "显著较高 significantly higher", "down": "显著较低 significantly lower",
+                "no change": "差异不显著 not significant"}[direction]
+        rows.append({**row, "district_label": f"{row['district_zh']} {row['district_en']}",
+                     "difference": row["difference"] * scale, "ci_low": row["ci_low"] * scale,
+                     "ci_high": row["ci_high"] * scale,
+                     "verdict_difference": text if compared else "未比较 not compared",
+                     "_status_verdict_difference": _CHANGE_STYLE[direction] if compared else None,
+                     "note": None if compared else ("受访者太少 " if row["status"] == "too few" else "无受访者 ")
+                     + row["reason"].removeprefix("too few respondents ")})
+    _table(sheet, top, columns, _first_of_group(rows, ("target", "label_zh")), formats=formats)
+    _group_lines(sheet, top, len(columns), [values["target"] for values in rows])
+    sheet.freeze = (top + 1, 2)
+    # two pages across, each beginning with the target: the difference, then its test and the notes
+    _fit_columns(sheet, header_row=top, maximum=64, repeat=1, page_starts=(9,))
+
+
 def _plain_sheet(sheet: _Sheet, title: str, frame: pd.DataFrame, headers: dict[str, str], *,
                  maximum: int = 60) -> None:
     top = _title(sheet, [title])
@@ -713,6 +1024,16 @@ def write_report(tables: ReportTables, path_or_buffer: str | Path | IO[bytes]) -
     sheets: list[_Sheet] = []
     summary = new_sheet("汇总 Summary")
     by_district = new_sheet("分区县判定 By district")
+    if tables.scoreboard is not None:  # issue 19: built from a store (report_from_store)
+        _scoreboard_sheet(new_sheet(SCOREBOARD_SHEET), tables.scoreboard, tables.extracted_at, tables.wave)
+    if tables.indices is not None and len(tables.indices):   # issue 16
+        _index_sheet(new_sheet("指数 Indices"), tables)
+    if tables.priorities is not None and len(tables.priorities):
+        _priority_sheet(new_sheet("优先改进 Where to act"), tables)
+    if tables.changes is not None and len(tables.changes):   # issue 15
+        _change_sheet(new_sheet("变化 Change"), tables)
+    if tables.district_comparisons is not None and len(tables.district_comparisons):
+        _comparison_sheet(new_sheet("区县比较 District comparison"), tables)
     target_sheets = {}
     for i, target_id in enumerate(tables.overview.index, start=1):
         sheet = new_sheet(f"T{i:02d} {target_id}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from importlib import metadata
 from types import MappingProxyType
@@ -31,17 +31,22 @@ import pandas as pd
 from analysis import CI_METHODS, LONELY_PSU_OPTIONS, OVERALL, SurveyDesign
 from analysis.targets import (
     VERDICT_COLUMNS,
+    IndexTarget,
     Target,
     TargetAssessment,
     assess_target,
     check_target,
     judge,
+    load_index_targets,
     load_targets,
     target_indicators,
 )
 from survey_app.errors import SurveyAppError
 from survey_app.field_values import wave_sort_key
 from survey_app.formatting import format_percent
+from survey_app.indices import INDEX_COLUMNS, add_number_columns, index_rows as _index_rows
+from survey_app.indices import method_rows as index_method_rows, summary_lines as index_summary_lines
+from survey_app.indices import where_to_act as _where_to_act
 from survey_app.store import display_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from survey_app.store import ResponseStore
 
 __all__ = ["ReportError", "ReportSettings", "ReportTables", "build_report", "report_from_store",
-           "respondent_designs", "target_trend", "with_stored_design_weights", "choice_column", "target_column",
+           "respondent_designs", "target_trend", "index_trend", "with_stored_design_weights", "choice_column", "target_column",
            "counted_interviews", "latest_wave", "margins_source", "report_file_name", "waves_of",
            "WEIGHTINGS", "VERDICT_LABELS", "DOMAIN_VARIABLES", "DOMAIN_VARIABLE_LABELS"]
 
@@ -233,6 +238,27 @@ class ReportTables:
         Whether any demonstration interview (:func:`survey_app.demo.is_demo_interviewer`) or
         demonstration margins went into the report; the workbook, its file name and the
         command line's summary then say so.
+    scoreboard : pandas.DataFrame or None
+        Every numeric target of the plan, survey, inspection and register
+        (:meth:`survey_app.scoreboard.Scoreboard.to_frame`), when the report was built from a
+        store (:func:`report_from_store`); the workbook then has a scoreboard sheet.
+    indices : pandas.DataFrame or None
+        The plan's indices and their components (:func:`survey_app.indices.index_rows`), when
+        the report estimated them (the targets file's indices); the workbook then has an index sheet.
+    index_trend : pandas.DataFrame or None
+        The indices in every stored wave (:func:`index_trend`), when the report was given every
+        wave's interviews (the app and :func:`report_from_store`); the index sheet then shows the
+        change between waves.
+    priorities : pandas.DataFrame or None
+        "Where to act": importance against performance of the questionnaires' aspect ratings
+        (:func:`survey_app.indices.where_to_act`); the workbook then has a sheet of it.
+    changes : pandas.DataFrame or None
+        Every target's change since the previous stored wave, city-wide and by district
+        (:func:`survey_app.change.wave_changes`), when the report's wave has one; the workbook
+        then has a "变化 Change" sheet and its summary counts the significant changes.
+    district_comparisons : pandas.DataFrame or None
+        Every district against the rest of the city (:func:`survey_app.change.district_comparisons`);
+        the workbook then has a "区县比较 District comparison" sheet.
     """
 
     settings: ReportSettings
@@ -251,6 +277,13 @@ class ReportTables:
     dictionary: pd.DataFrame = field(repr=False)
     districts: pd.DataFrame = field(repr=False)
     demonstration: bool = False
+    scoreboard: pd.DataFrame | None = field(default=None, repr=False)
+    indices: pd.DataFrame | None = field(default=None, repr=False)
+    index_trend: pd.DataFrame | None = field(default=None, repr=False)
+    priorities: pd.DataFrame | None = field(default=None, repr=False)
+    # issue 15: survey_app.change.with_comparisons
+    changes: pd.DataFrame | None = field(default=None, repr=False)
+    district_comparisons: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The overview of targets and verdicts (a copy): one row per target."""
@@ -264,6 +297,7 @@ class ReportTables:
                  f"{format_percent(self.settings.level, decimals=0)} intervals: {self.settings.ci_method}; weighting: "
                  f"{self.settings.describe_weighting()}"]
         lines.extend(a.summary() for a in self.assessments)
+        lines.extend(index_summary_lines(self.indices, self.priorities))   # issue 16
         return "\n".join(lines)
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
@@ -320,7 +354,8 @@ def margins_source(margins: PopulationMargins) -> str:
 def report_from_store(store: ResponseStore, *, settings: ReportSettings | None = None,
                       targets: Sequence[Target] | None = None, wave: str | None = None,
                       questionnaires: Mapping[str, Questionnaire] | None = None,
-                      contact_details: Literal["remove", "keep"] = "remove") -> ReportTables:
+                      contact_details: Literal["remove", "keep"] = "remove",
+                      indices: Sequence[IndexTarget] | None = None) -> ReportTables:
     """Read the submitted interviews of ``store`` and build the report's tables.
 
     Parameters
@@ -340,6 +375,9 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
         "remove" (default) takes contact details out of free-text answers before they reach
         the workbook (:func:`survey_app.auth.minimise_personal_data`); "keep" is for an
         administrator who asks for them.
+    indices : sequence of IndexTarget, optional
+        The indices of the same targets file as ``targets`` (default: those of the default
+        file); with them come the "where to act" priorities, as on the dashboard.
 
     Returns
     -------
@@ -357,9 +395,29 @@ def report_from_store(store: ResponseStore, *, settings: ReportSettings | None =
     questionnaires = questionnaires or available_questionnaires(store)
     if contact_details == "remove":
         responses = minimise_personal_data(responses, questionnaires)
-    return build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
-                        extracted_at=extracted_at, source=display_url(store.url), wave=wave,
-                        exclusions=excluded_interviews(store, wave=wave))
+    if indices is None:
+        indices = load_index_targets(questionnaires=questionnaires)
+    tables = build_report(responses, settings=settings, targets=targets, questionnaires=questionnaires,
+                          extracted_at=extracted_at, source=display_url(store.url), wave=wave,
+                          exclusions=excluded_interviews(store, wave=wave), indices=indices,
+                          where_to_act=True)
+    # issue 19: the plan's whole scoreboard (inspections and administrative figures of the same database)
+    from survey_app.scoreboard import scoreboard_from_store
+
+    board = scoreboard_from_store(store.url, survey=tables.overview, survey_date=extracted_at.date(),
+                                  targets=[a.target for a in tables.assessments], indices=tables.indices,
+                                  level=tables.settings.level)
+    tables = replace(tables, scoreboard=board.to_frame())
+    if tables.indices is not None and len(tables.indices):  # issue 16: the indices' change between waves
+        every_wave = responses if wave is None else with_stored_design_weights(counted_interviews(store),
+                                                                               url=store.url)
+        tables = replace(tables, index_trend=index_trend(every_wave, settings=tables.settings,
+                                                         indices=indices, questionnaires=questionnaires))
+    # issue 15: the change since the previous stored wave, and each district against the rest of the city
+    from survey_app.change import library_versions, with_comparisons
+
+    every = responses if wave is None else with_stored_design_weights(counted_interviews(store), url=store.url)
+    return with_comparisons(tables, every, questionnaires=questionnaires, versions=library_versions(store.url))
 
 
 def with_stored_design_weights(responses: pd.DataFrame, *, url: str) -> pd.DataFrame:
@@ -399,7 +457,8 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
                  questionnaires: Mapping[str, Questionnaire] | None = None,
                  extracted_at: datetime | None = None, source: str = "", wave: str | None = None,
                  exclusions: Exclusions | None = None, frequencies: bool = True,
-                 text_answers: bool = True) -> ReportTables:
+                 text_answers: bool = True, indices: Sequence[IndexTarget] | None = None,
+                 where_to_act: bool | None = None) -> ReportTables:
     """Build every table of the satisfaction report.
 
     Parameters
@@ -429,6 +488,12 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         that show only the targets (the dashboard); a workbook of it has no frequency sheets.
     text_answers : bool, default True
         Whether to collect the free-text answers (False: an empty table).
+    indices : sequence of IndexTarget, optional
+        The indices to estimate (:attr:`ReportTables.indices`). Default: the targets file's
+        (:func:`analysis.targets.load_index_targets`) when ``targets`` is not given, else none.
+    where_to_act : bool, optional
+        Whether to analyse the key drivers of :data:`survey_app.indices.DRIVER_SETS`
+        (:attr:`ReportTables.priorities`). Default: when ``targets`` is not given.
 
     Returns
     -------
@@ -456,6 +521,10 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         from questionnaires import shipped_questionnaires
 
         questionnaires = shipped_questionnaires()
+    if indices is None:
+        indices = load_index_targets(questionnaires=questionnaires) if targets is None else ()
+    if where_to_act is None:
+        where_to_act = targets is None
     targets = tuple(targets) if targets is not None else load_targets(questionnaires=questionnaires)
     created_at = datetime.now(timezone.utc)
     demonstration = settings.demonstration_margins or bool(demo_interviews(responses).any())
@@ -500,10 +569,15 @@ def build_report(responses: pd.DataFrame, *, settings: ReportSettings | None = N
         designs=designs,
         text_answers=_text_answers({qid: d.data for qid, d in designs.items()} if text_answers else {},
                                    questionnaires),
-        methods=_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source, wave,
-                         exclusions, demonstration),
+        methods=pd.concat([_methods(settings, designs, counts, responses, targets, created_at, extracted_at, source,
+                                    wave, exclusions, demonstration),
+                           pd.DataFrame(index_method_rows(indices=bool(indices), priorities=where_to_act),
+                                        columns=["item", "value"])], ignore_index=True),
         dictionary=_dictionary([questionnaires[q] for q in used] or list(questionnaires.values())),
-        districts=districts, demonstration=demonstration)
+        districts=districts, demonstration=demonstration,
+        indices=_index_rows(designs, indices, questionnaires, level=settings.level) if indices else None,
+        priorities=_where_to_act(designs, questionnaires, level=settings.level, indices=indices) if where_to_act
+        else None)
 
 
 def _check_responses(responses: pd.DataFrame, questionnaires: Mapping[str, Questionnaire]) -> None:
@@ -535,8 +609,10 @@ def respondent_designs(responses: pd.DataFrame, *, settings: ReportSettings | No
     1, then post-stratified or raked as ``settings`` say (only the questionnaires in
     ``settings.calibrate``). The design's data hold the responses plus a 0/1 column per option
     of each select_multiple question (:func:`choice_column`, unless ``multiple_choice`` is
-    False) and the indicator of each target in ``targets`` (:func:`target_column`); of the
-    question columns, only the questionnaire's own.
+    False), the indicator of each target in ``targets`` (:func:`target_column`) and every
+    numeric answer as a number (:func:`survey_app.indices.number_column`: rating codes such as
+    ``'4'`` become 4.0, for the indices and key drivers); of the question columns, only the
+    questionnaire's own.
 
     Parameters
     ----------
@@ -595,6 +671,7 @@ def respondent_designs(responses: pd.DataFrame, *, settings: ReportSettings | No
             data[[target_column(target.id) for target in own_targets]] = indicators.to_numpy()
         if multiple_choice:
             data = _add_multiple_indicators(data, form)
+        data = add_number_columns(data, form)   # rating codes as numbers (indices, key drivers)
         design = SurveyDesign(data, weights="_weight", strata=STRATA_COLUMN, psu=PSU_COLUMN, nest=True,
                               fpc=FPC_COLUMN if _has_fpc(data) else None, lonely_psu=settings.lonely_psu)
         if settings.weighting != "none" and (settings.calibrate is None or qid in settings.calibrate):
@@ -677,6 +754,43 @@ def target_trend(responses: pd.DataFrame, *, settings: ReportSettings | None = N
     table = pd.DataFrame(rows, columns=["wave", "target", *VERDICT_COLUMNS])
     table["extra_interviews"] = table["extra_interviews"].astype("Int64")
     return table
+
+
+def index_trend(responses: pd.DataFrame, *, settings: ReportSettings | None = None,
+                indices: Sequence[IndexTarget] | None = None,
+                questionnaires: Mapping[str, Questionnaire] | None = None) -> pd.DataFrame:
+    """The indices in every wave: :func:`survey_app.indices.index_rows` of each wave's own design
+    (weighted as the report of that wave alone), with a ``wave`` column, oldest wave first
+    (:func:`waves_of`); :func:`survey_app.indices.index_changes` turns it into changes.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        As ``ResponseStore.responses_frame``, with a ``wave`` column.
+    settings, questionnaires
+        As :func:`build_report`.
+    indices : sequence of IndexTarget, optional
+        Default: the targets file's (:func:`analysis.targets.load_index_targets`).
+    """
+    settings = settings or ReportSettings()
+    if questionnaires is None:
+        from questionnaires import shipped_questionnaires
+
+        questionnaires = shipped_questionnaires()
+    indices = tuple(indices) if indices is not None else load_index_targets(questionnaires=questionnaires)
+    if "wave" not in responses.columns:
+        raise ReportError("the responses lack the column 'wave'; pass ResponseStore.responses_frame()")
+    labels = responses["wave"].astype(str).where(responses["wave"].notna()).to_numpy()
+    needed = responses["questionnaire_id"].isin({t.questionnaire for t in indices}).to_numpy()
+    parts = []
+    for wave in waves_of(responses):
+        designs = respondent_designs(responses.iloc[np.flatnonzero((labels == wave) & needed)], settings=settings,
+                                     questionnaires=questionnaires, multiple_choice=False)
+        parts.append(_index_rows(designs, indices, questionnaires, level=settings.level).assign(wave=wave))
+    if not parts:
+        return pd.DataFrame(columns=["wave", *INDEX_COLUMNS])
+    table = pd.concat(parts, ignore_index=True)
+    return table[["wave", *INDEX_COLUMNS]]
 
 
 class _Frequencies(Mapping):

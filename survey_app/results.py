@@ -38,7 +38,7 @@ from survey_app.formatting import format_percent
 from survey_app.i18n import register, t
 from survey_app.margins import MARGIN_VARIABLES, MarginsStore, PopulationMargins
 from survey_app.reporting import (DOMAIN_VARIABLE_LABELS, DOMAIN_VARIABLES, ReportSettings, ReportTables, build_report, choice_column,
-                                  latest_wave, margins_source, report_file_name, target_trend, waves_of,
+                                  index_trend, latest_wave, margins_source, report_file_name, target_trend, waves_of,
                                   with_stored_design_weights)
 from survey_app.review import available_questionnaires, excluded_interviews
 from survey_app.store import ResponseStore, default_url, display_url
@@ -61,6 +61,7 @@ __all__ = [
     "current_questionnaires",
     "frequency",
     "frequency_table",
+    "indices_over_waves",
     "get_margins_store",
     "report",
     "report_settings",
@@ -78,6 +79,10 @@ __all__ = [
     "show_analysis_error",
     "waves",
     "weight_summary",
+    "wave_change_table",
+    "districts_against_rest",
+    "stacked",
+    "stored_waves",
 ]
 
 Weighting = Literal["design", "poststratify", "rake"]
@@ -403,9 +408,17 @@ def _report(url: str, version: tuple, wave: str | None, key: tuple, full: bool) 
     if wave is not None:
         frame = frame.iloc[(frame["wave"].astype(str) == wave).to_numpy().nonzero()[0]]
     store = results_store(url)
-    return build_report(frame, settings=_settings_from_key(key), source=display_url(url), wave=wave,
-                        questionnaires=available_questionnaires(store),
-                        exclusions=excluded_interviews(store, wave=wave), frequencies=full, text_answers=full)
+    tables = build_report(frame, settings=_settings_from_key(key), source=display_url(url), wave=wave,
+                          questionnaires=available_questionnaires(store),
+                          exclusions=excluded_interviews(store, wave=wave), frequencies=full, text_answers=full)
+    if full and tables.indices is not None and len(tables.indices):  # the workbook shows the change between waves
+        tables = replace(tables, index_trend=_index_trend(url, version, key))
+    if full:  # issue 15: the workbook's change and district comparison sheets
+        from survey_app.change import library_versions, with_comparisons
+
+        tables = with_comparisons(tables, responses(url, version), questionnaires=available_questionnaires(store),
+                                  versions=library_versions(url))
+    return tables
 
 
 def report(settings: ReportSettings, *, wave: str | None, url: str | None = None, full: bool = False) -> ReportTables:
@@ -432,6 +445,80 @@ def trend(settings: ReportSettings, target_id: str) -> pd.DataFrame:
     computed once per data version, settings and target."""
     url = results_url()
     return _trend(url, data_version(url), _settings_key(settings), target_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _index_trend(url: str, version: tuple, key: tuple) -> pd.DataFrame:
+    return index_trend(responses(url, version), settings=_settings_from_key(key),
+                       questionnaires=available_questionnaires(results_store(url)))
+
+
+def indices_over_waves(settings: ReportSettings) -> pd.DataFrame:
+    """The plan's indices in every stored wave (:func:`~survey_app.reporting.index_trend`), computed
+    once per data version and settings."""
+    url = results_url()
+    return _index_trend(url, data_version(url), _settings_key(settings))
+
+
+# -- issue 15: change between waves, districts against the rest ------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _wave_changes(url: str, version: tuple, key: tuple, waves: tuple[str, ...], domains: tuple[str, ...],
+                  target_ids: tuple[str, ...] | None) -> pd.DataFrame:
+    from survey_app.change import library_versions, wave_changes
+
+    forms = available_questionnaires(results_store(url))
+    targets = load_targets(questionnaires=forms)
+    if target_ids is not None:
+        targets = [target for target in targets if target.id in target_ids]
+    return wave_changes(responses(url, version), waves=list(waves), settings=_settings_from_key(key), targets=targets,
+                        questionnaires=forms, domains=domains, versions=library_versions(url))
+
+
+def wave_change_table(settings: ReportSettings, waves: tuple[str, ...], *, domains: tuple[str, ...] = ("district",),
+                      target_ids: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """:func:`survey_app.change.wave_changes` of the current data between consecutive ``waves``
+    (every target, or ``target_ids``), computed once per data version and settings."""
+    url = results_url()
+    return _wave_changes(url, data_version(url), _settings_key(settings), tuple(waves), tuple(domains),
+                         None if target_ids is None else tuple(target_ids))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _stacked(url: str, version: tuple, key: tuple, questionnaire_id: str,
+             waves: tuple[str, ...]) -> SurveyDesign | None:
+    from survey_app.change import stacked_design
+
+    forms = available_questionnaires(results_store(url))
+    numbers = [q.name for q in forms[questionnaire_id].questions if q.type in ("integer", "decimal")]
+    return stacked_design(responses(url, version), questionnaire=questionnaire_id, waves=list(waves),
+                          settings=_settings_from_key(key), questionnaires=forms, variables=numbers)
+
+
+def stacked(settings: ReportSettings, questionnaire_id: str, waves: tuple[str, ...]) -> SurveyDesign | None:
+    """One questionnaire's respondents of ``waves`` stacked into one design
+    (:func:`survey_app.change.stacked_design`, with its numeric questions), once per data version."""
+    url = results_url()
+    return _stacked(url, data_version(url), _settings_key(settings), questionnaire_id, tuple(waves))
+
+
+def stored_waves() -> list[str]:
+    """The waves of the current data (:func:`results_url`), oldest first."""
+    url = results_url()
+    return waves(responses(url, data_version(url)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _district_comparisons(url: str, version: tuple, wave: str | None, key: tuple) -> pd.DataFrame:
+    from survey_app.change import district_comparisons
+
+    return district_comparisons(_report(url, version, wave, key, False))
+
+
+def districts_against_rest(settings: ReportSettings, *, wave: str | None) -> pd.DataFrame:
+    """:func:`survey_app.change.district_comparisons` of the report of ``wave`` (Holm), cached."""
+    url = results_url()
+    return _district_comparisons(url, data_version(url), wave, _settings_key(settings))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

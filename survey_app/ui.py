@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from streamlit import runtime
 
 from questionnaires import QuestionnaireError
 from survey_app.errors import SurveyAppError
 from survey_app.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, QUERY_PARAM, current_language, t
 from survey_app.store import ResponseStore, StoreError, default_url
 
-__all__ = ["SELECT_ALL", "choose_placeholder", "error_boundary", "get_store", "language_selector", "md_text",
-           "tablet_style", "upload_help"]
+__all__ = ["SELECT_ALL", "choose_placeholder", "error_boundary", "forget_download_soon", "get_store",
+           "language_selector", "md_text", "tablet_style", "upload_help"]
 
 _log = logging.getLogger(__name__)
 _LANGUAGE_WIDGET = "_language"
@@ -43,6 +45,35 @@ def choose_placeholder(lang: str, *, several: bool = False) -> str:
     """The text of an empty ``st.selectbox`` (``several``: ``st.multiselect``), instead of
     Streamlit's English "Choose an option"."""
     return t("widgets.choose_several" if several else "widgets.choose", lang)
+
+
+#: How long a clicked download's file stays at its /media/ URL (which checks no session); the
+#: browser fetches it at once.
+DOWNLOAD_LIFETIME_SECONDS = 10
+
+
+def forget_download_soon() -> None:
+    """Have Streamlit delete a clicked download's file :data:`DOWNLOAD_LIFETIME_SECONDS` from now.
+
+    Streamlit serves download files under /media/ URLs to anyone holding the link, signed in or
+    not: a file with personal data is made only when clicked (the download button's deferred
+    data function calls this) and must not wait there afterwards.
+    """
+    timer = threading.Timer(DOWNLOAD_LIFETIME_SECONDS, _forget_unreferenced_files)
+    timer.daemon = True
+    timer.start()
+
+
+def _forget_unreferenced_files() -> None:
+    """Delete the media files no browser session shows, such as clicked downloads' files.
+
+    Streamlit keeps a clicked download's file until two later script runs (anyone's) have ended;
+    on a quiet server that can be hours. The first pass marks such files, the second deletes them.
+    """
+    if runtime.exists():
+        manager = runtime.get_instance().media_file_mgr
+        manager.remove_orphaned_files()
+        manager.remove_orphaned_files()
 
 
 def upload_help(lang: str) -> str:

@@ -102,19 +102,31 @@ class CellSums:
     def levels(self) -> "Levels":
         """Row codes and multipliers of the sums the variance needs (cached per design).
 
-        Level 0 groups rows by last variance-stage unit (multiplier 1); level j >= 1 groups
-        them by the cells of calibration step j with multiplier ``c_j`` (R's residualisation
-        needs ``E_j' (c_j * x)``).  Upper stages are sparse aggregations of level 0.
+        Level 0 groups rows by last variance-stage unit (multiplier 1); then every calibration
+        step has a level per block of its ``E`` (:class:`analysis.weighting.CalibrationStep`):
+        its cells with multiplier ``c`` (R's residualisation needs ``E' (c * x)``), and with
+        continuous auxiliaries its cells with multiplier ``c * x_m`` for each of them.  Upper
+        stages are sparse aggregations of level 0.
         """
         if "levels" in self._cache:
             return self._cache["levels"]
         s = self.structure
         last = s.stages[-1]
         w = self.w
-        codes = [last.unit] + [step.cell for step in self.cal]
-        sizes = [last.n_units] + [step.n_cells for step in self.cal]
-        mult = [None] + [step.c for step in self.cal]
-        mw = [w] + [step.c * w for step in self.cal]
+        codes, sizes, mult, mw = [last.unit], [last.n_units], [None], [w]
+        refine, step_levels = [], []
+        for step in self.cal:
+            start = len(codes)
+            for values in step.blocks:
+                m = step.c if values is None else step.c * values
+                codes.append(step.cell)
+                sizes.append(step.n_cells)
+                mult.append(m)
+                mw.append(m * w)
+            step_levels.append((start, len(codes)))
+            # the multipliers are constant within the cells, or within the model rows
+            refine.append((step.cell, step.n_cells) if step.pattern is None
+                          else (step.pattern, step.n_patterns))
         upper = (None,)
         if len(s.stages) > 1:
             first = np.empty(last.n_units, np.int64)
@@ -125,7 +137,8 @@ class CellSums:
                                   shape=(st.n_units, last.n_units))
                 for st in s.stages[:-1]) + upper
         levels = Levels(codes=tuple(codes), sizes=tuple(sizes), mult=tuple(mult),
-                         mw=tuple(mw), upper=upper)
+                         mw=tuple(mw), upper=upper, refine=tuple(refine),
+                         step_levels=tuple(step_levels))
         self._cache["levels"] = levels
         return levels
 
@@ -214,8 +227,9 @@ class CellSums:
             return extra
         if part is None:
             lv = self.levels()
-            code, size = ((lv.codes[0], lv.sizes[0]) if len(lv.codes) == 1
-                          else combine_codes(lv.codes, lv.sizes))
+            code, size = ((lv.codes[0], lv.sizes[0]) if not lv.refine
+                          else combine_codes([lv.codes[0], *(r for r, _ in lv.refine)],
+                                             [lv.sizes[0], *(k for _, k in lv.refine)]))
             columns = ()
         else:
             code, size, columns = part.code, part.size, part.columns
@@ -255,6 +269,7 @@ class CellSums:
             cells = dict(
                 code=code, size=size, first=first,
                 level_codes=(unit,) + tuple(c[first] for c in lv.codes[1:]),
+                refine_codes=tuple(r[first] for r, _ in lv.refine),
                 unit_starts=unit_starts(unit, lv.sizes[0]),
                 level_mult=tuple(None if m is None else m[first] for m in lv.mult),
                 w=np.bincount(code, weights=w, minlength=size),
@@ -264,8 +279,8 @@ class CellSums:
                 sums={})
         else:   # the variables' cell sums stay valid
             cells = {name: getattr(like, name) for name in (
-                "code", "size", "first", "level_codes", "level_mult", "w", "n_pos", "w2", "rows",
-                "unit_starts", "sums")}
+                "code", "size", "first", "level_codes", "refine_codes", "level_mult", "w",
+                "n_pos", "w2", "rows", "unit_starts", "sums")}
         cell_codes = {} if like is None else dict(like.cell_codes)
         shifted = []
         for col in columns:
@@ -278,8 +293,8 @@ class CellSums:
         # columns), where the sums by calibration cell or by domain alone are formed.
         level_codes, level_mult = cells["level_codes"], cells["level_mult"]
         groups, n_groups = combine_codes(
-            [np.zeros(size, np.int64), *level_codes[1:], *(c for c, _ in shifted)],
-            [1, *lv.sizes[1:], *(k for _, k in shifted)])
+            [np.zeros(size, np.int64), *cells["refine_codes"], *(c for c, _ in shifted)],
+            [1, *(k for _, k in lv.refine), *(k for _, k in shifted)])
         if 4 * n_groups > size:   # hardly fewer than the cells: use the cells
             groups, n_groups, group_first = None, size, np.arange(size)
             group_sums = tuple(cells[name] for name in ("w", "n_pos", "w2", "rows"))
@@ -457,13 +472,16 @@ class CellSums:
 @dataclass(frozen=True, eq=False)
 class Levels:
     """Groupings of rows whose sums the variance needs: level 0 = last variance-stage
-    units, level j = cells of calibration step j (rows weighted by the step's ``c``)."""
+    units, then the blocks of each calibration step (its cells, rows weighted by the step's
+    ``c`` or ``c * x_m``)."""
 
     codes: tuple              # per level: (n,) group of each row
     sizes: tuple              # per level: number of groups
     mult: tuple               # per level: (n,) row multiplier, None for level 0
     mw: tuple                 # per level: (n,) multiplier times weight
     upper: tuple              # per variance stage: sparse aggregation of level 0 (None: itself)
+    refine: tuple = ()        # per step: (codes, size) within which its multipliers are constant
+    step_levels: tuple = ()   # per step: (first, stop) of its levels
 
 
 @dataclass(frozen=True, eq=False)
@@ -477,6 +495,7 @@ class Partition:
     size: int
     first: np.ndarray         # (size,) a row of each cell (of positive weight if it has one)
     level_codes: tuple        # per level: (size,) group of each cell
+    refine_codes: tuple       # per calibration step: (size,) its refine code of each cell
     level_mult: tuple         # per level: (size,) multiplier of each cell, None for level 0
     w: np.ndarray             # (size,) sums of weights
     n_pos: np.ndarray         # (size,) rows of positive weight
@@ -564,8 +583,8 @@ class EngineColumns:
 
     cells: CellSums
 
-    def numeric(self, column: str) -> np.ndarray:
-        return self.cells.structure.numeric(column)
+    def numeric(self, column: str, argument: str = "variable") -> np.ndarray:
+        return self.cells.structure.numeric(column, argument)
 
     def binary(self, column: str) -> np.ndarray:
         return self.cells.binary(column)

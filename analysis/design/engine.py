@@ -10,6 +10,9 @@ intervals and the :class:`~analysis.Estimate`; a variance engine (:mod:`.lineari
     The proportion interval methods it supports.
 ``numeric(column)``, ``binary(column)``, ``factor(column, argument)``, ``domains(by)``
     The checked column (a 0/1 column for ``binary``) and the domains of ``by=``.
+``subset(rows)``
+    R's ``design[rows, ]``: the rows R keeps (all of a calibrated linearisation design) and
+    its ``degf`` (what ``svyquantile`` uses inside).
 ``ratio(variable, dom, na_rm, *, total)``
     A :class:`Ratio`: the domains' means (ratios to the weights) or totals and variances.
 ``deff(ratio, deff)``

@@ -3,7 +3,7 @@
 :class:`Linearization` estimates the variance of a domain mean, total or share from the sums
 of its influence values by last-stage unit and by calibration cell (:mod:`.cells`): the
 calibration steps replace the influence values by their residuals (``postStratify``,
-``calibrate(calfun = "raking")``), every stage with an fpc adds its term (R's
+``calibrate``, also with continuous auxiliaries), every stage with an fpc adds its term (R's
 ``multistage``), and the strata apply R's lonely-PSU rules.  The domain degrees of freedom
 are those of ``svyby``: PSUs minus strata among the domain's rows of positive weight.
 
@@ -19,6 +19,7 @@ from ..errors import VariableError
 from ..weighting import CalibrationStep
 from .cells import CellSums, Domains, EngineColumns
 from .engine import Ratio, Shares
+from .statistic import DENSE_CELLS
 from .structure import CERTAINTY_F, Stage, Structure
 
 __all__ = ["Linearization"]
@@ -67,12 +68,19 @@ class Linearization(EngineColumns):
 
     def degf(self) -> int:
         """PSUs minus strata among rows of non-zero weight."""
-        inset = self.w != 0
+        return self.subset(np.ones(self.structure.n, bool))[1]
+
+    def subset(self, rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """R's ``design[rows, ]``: the rows it keeps (a calibrated design keeps every row,
+        at weight zero outside ``rows``) and its ``degf`` (PSUs minus strata among ``rows``
+        of non-zero weight)."""
+        inset = rows & (self.w != 0)
         st = self.structure.stages[0]
         n_psu = np.count_nonzero(np.bincount(st.unit[inset], minlength=st.n_units))
         n_str = np.count_nonzero(np.bincount(self.structure.stratum[inset],
                                              minlength=len(self.structure.strata_labels)))
-        return int(n_psu - n_str)
+        kept = np.ones(len(rows), bool) if self.cal else np.asarray(rows, bool)
+        return kept, int(n_psu - n_str)
 
     # Estimates -----------------------------------------------------------------------------
     def ratio(self, variable: str, dom: Domains, na_rm: bool, *, total: bool) -> Ratio:
@@ -90,7 +98,7 @@ class Linearization(EngineColumns):
                             presence=self._presence(dom, missing))
         with np.errstate(invalid="ignore", divide="ignore"):
             n_eff = sw * sw / sw2
-        return Ratio(est, var, self._domain_df(dom), n, n_eff, total,
+        return Ratio(est, var, self.domain_df(dom), n, n_eff, total,
                      context=(variable, dom, missing, sw, swy))
 
     def deff(self, ratio: Ratio, deff, *, binary: bool = False) -> np.ndarray:
@@ -167,7 +175,7 @@ class Linearization(EngineColumns):
         count = np.bincount(d_ok * C + c_ok, weights=(w_ok > 0).astype(float), minlength=K)
         n = count.reshape(D, C).sum(axis=1)[col_domain]
         sw2 = np.bincount(d_ok, weights=w_ok * w_ok, minlength=D)
-        df = self._domain_df(dom)[col_domain]
+        df = self.domain_df(dom)[col_domain]
         with np.errstate(invalid="ignore", divide="ignore"):
             n_eff = (sw * sw / sw2)[col_domain]
         return Shares(cats, p, var, df, n, n_eff, count.astype(np.int64), swc,
@@ -202,7 +210,7 @@ class Linearization(EngineColumns):
                                     "value (R: na.rm=TRUE)")
 
     # Degrees of freedom and variance ---------------------------------------------------------
-    def _domain_df(self, dom: "Domains") -> np.ndarray:
+    def domain_df(self, dom: "Domains") -> np.ndarray:
         """Degrees of freedom of each domain (R: ``degf`` of the domain's design): its PSUs
         minus its strata, counting those with rows of non-zero weight in the domain."""
         key = ("df", dom.by)
@@ -230,24 +238,95 @@ class Linearization(EngineColumns):
         linearised values by their residuals (R's ``svyrecvar``); every stage adds its term
         (R's ``multistage``); strata apply the lonely-PSU rule.
         """
-        lv = self.cells.levels()
-        gammas = []
-        for j, step in enumerate(self.cal):
-            F = Zs[j + 1]
-            for k in range(j):
-                F = F - self._cal_cross(j, k) @ gammas[k]
-            gammas.append(step.H @ F)
         total = np.zeros(Zs[0].shape[1])
-        for k, st in enumerate(self.structure.stages):
-            T = Zs[0] if lv.upper[k] is None else lv.upper[k] @ Zs[0]
-            for step, gamma in zip(self.cal, gammas):
-                T = T - self._cal_unit_matrix(step, k) @ gamma
+        for k, st, T in self._stage_totals(Zs):
             total += self._stage_variance(st, T, first=(k == 0), col_domain=col_domain,
                                           presence=presence)
         return total
 
+    def _stage_totals(self, Zs: list):
+        """``(k, stage, T)`` for every stage: the totals ``T`` of its units of the influence
+        values residualised by every calibration step (R's ``svyrecvar``), from the level
+        sums ``Zs``."""
+        lv = self.cells.levels()
+        gammas = []
+        for j, step in enumerate(self.cal):
+            F = self._step_sums(Zs, j)
+            for k in range(j):
+                F = F - self._cal_cross(j, k) @ gammas[k]
+            gammas.append(step.H @ F)
+        for k, st in enumerate(self.structure.stages):
+            T = Zs[0] if lv.upper[k] is None else lv.upper[k] @ Zs[0]
+            for step, gamma in zip(self.cal, gammas):
+                T = T - self._cal_unit_matrix(step, k) @ gamma
+            yield k, st, np.asarray(T)
+
+    def vcov(self, stat) -> tuple[np.ndarray, np.ndarray]:
+        """The values of a statistic (:mod:`.statistic`) and their linearised covariance
+        matrix: R's ``svyrecvar`` of the statistic's influence values."""
+        theta = np.asarray(stat.at(self.w[:, None]), dtype=float)[:, 0]
+        return theta, self.covariance(stat.scores(self.w))
+
+    def covariance(self, scores) -> np.ndarray:
+        """Covariance matrix of the totals of the columns of ``scores`` (rows x K, dense or
+        sparse: the rows' weighted influence values), as R's ``svyrecvar``: residualised by
+        every calibration step, summed by unit, with every stage's term and the lonely-PSU
+        rule.  Its diagonal is :meth:`variance` of the same values."""
+        lv = self.cells.levels()
+        if sparse.issparse(scores) and scores.shape[0] * scores.shape[1] <= DENSE_CELLS:
+            scores = scores.toarray()   # a few columns: a dense product is far cheaper
+        Zs = []
+        for j, (code, size, mult) in enumerate(zip(lv.codes, lv.sizes, lv.mult)):
+            if not sparse.issparse(scores) and scores.shape[1] <= 64:
+                # a few dense columns: one bincount each, no matrix to build
+                m = np.ones(len(code)) if mult is None else np.asarray(mult, dtype=float)
+                Zs.append(np.column_stack([np.bincount(code, weights=m * scores[:, k],
+                                                       minlength=size)
+                                           for k in range(scores.shape[1])]))
+                continue
+            key = ("level_matrix", j)
+            if key not in self._cache:
+                data = np.ones(len(code)) if mult is None else np.asarray(mult, dtype=float)
+                self._cache[key] = sparse.csr_matrix(
+                    (data, (code, np.arange(len(code)))), shape=(size, len(code)))
+            Z = self._cache[key] @ scores
+            Zs.append(Z.toarray() if sparse.issparse(Z) else np.asarray(Z))
+        total = np.zeros((Zs[0].shape[1], Zs[0].shape[1]))
+        for k, st, T in self._stage_totals(Zs):
+            total += self._stage_covariance(st, T, first=(k == 0))
+        return total
+
+    def _stage_covariance(self, st: Stage, T: np.ndarray, *, first: bool) -> np.ndarray:
+        """One stage's term of :meth:`covariance` (:meth:`_stage_variance` for every pair of
+        columns; under ``"average"`` the strata counted are all the design's)."""
+        lonely_rule = self.structure.lonely_psu
+        n_h = st.stratum_n
+        f = st.f
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(n_h > 1, f * n_h / (n_h - 1), f)
+            means = (st.strat_matrix @ T) / np.maximum(n_h, 1)[:, None]
+        scale = scale * st.mult
+        certain = f < CERTAINTY_F
+        lonely = (n_h == 1) & ~certain
+        keep = np.where(certain, 0.0, scale)
+        centred = T - means[st.unit_stratum]
+        if lonely.any():
+            if lonely_rule == "adjust":   # R: a lonely PSU's total about zero
+                centred[lonely[st.unit_stratum]] = T[lonely[st.unit_stratum]]
+            else:
+                keep = np.where(lonely, 0.0, keep)
+        V = (centred * keep[st.unit_stratum][:, None]).T @ centred
+        if lonely.any() and lonely_rule == "average" and first:
+            V *= st.n_strata / (st.n_strata - lonely.sum())
+        return V
+
+    def _step_sums(self, Zs: list, j: int):
+        """The level sums of calibration step j stacked by block: ``E_j' (c_j * x)``."""
+        start, stop = self.cells.levels().step_levels[j]
+        return Zs[start] if stop - start == 1 else np.vstack(Zs[start:stop])
+
     def _cal_unit_matrix(self, step: CalibrationStep, k: int) -> sparse.csr_matrix:
-        """Sums of the step's ``d`` by (stage-k unit, calibration cell).
+        """Sums of the step's ``d * E`` by (stage-k unit, column of ``E``).
 
         Sparse although nearly dense: scipy multiplies it single-threaded, where a BLAS
         product this size would start threads, and a thread waiting for a busy core costs
@@ -256,15 +335,26 @@ class Linearization(EngineColumns):
         key = ("cal_unit", id(step), k)
         if key not in self._cache:
             st = self.structure.stages[k]
-            self._cache[key] = sparse.csr_matrix(
-                bincount2(st.unit, step.n_cells, step.cell, st.n_units, step.d))
+            blocks = [bincount2(st.unit, step.n_cells, step.cell, st.n_units,
+                                step.d if v is None else step.d * v) for v in step.blocks]
+            self._cache[key] = sparse.csr_matrix(blocks[0] if len(blocks) == 1
+                                                 else np.hstack(blocks))
         return self._cache[key]
 
     def _cal_cross(self, j: int, k: int) -> np.ndarray:
+        """``E_j' diag(c_j d_k) E_k``: how step k's residualisation enters step j's sums."""
         key = ("cal_cross", j, k)
         if key not in self._cache:
             a, b = self.cal[j], self.cal[k]
-            self._cache[key] = bincount2(a.cell, b.n_cells, b.cell, a.n_cells, a.c * b.d)
+            cd = a.c * b.d
+
+            def values(va, vb):
+                return cd if va is None and vb is None else (
+                    cd * (1.0 if va is None else va) * (1.0 if vb is None else vb))
+            blocks = [[bincount2(a.cell, b.n_cells, b.cell, a.n_cells, values(va, vb))
+                       for vb in b.blocks] for va in a.blocks]
+            self._cache[key] = blocks[0][0] if len(blocks) == 1 == len(blocks[0]) \
+                else np.block(blocks)
         return self._cache[key]
 
     def _stage_variance(self, st: Stage, T: np.ndarray, *, first: bool, col_domain,
@@ -335,18 +425,24 @@ class Linearization(EngineColumns):
 
         R fits the glm with prior weights rescaled to mean 1 over the rows of the domain's
         design (all rows of a calibrated design, whose other rows have weight 0); the
-        dispersion of ``summary.svyglm`` is ``svyvar`` of the Pearson residuals
-        ``(y - p)/sqrt(p(1 - p))``, which is ``n/(n - 1)`` at the fit.
+        dispersion of ``summary.svyglm`` is ``svyvar`` of R's Pearson residuals
+        ``(y - p) sqrt(w'/w'')/sqrt(p(1 - p))``, with ``w''`` the weights rescaled to mean 1
+        over the rows of the design without the missing answers (a calibrated design keeps
+        every row): at the fit ``n/(n - 1)`` times the mean prior weight ``w'`` over the
+        rows that answered.
         """
         w = self.w
         D = dom.D
+        missing = np.isnan(y)
         with np.errstate(invalid="ignore", divide="ignore"):
             n_nz = np.bincount(d, weights=(valid & (w > 0)).astype(float), minlength=D)
-            dispersion = n_nz / (n_nz - 1)
             n_all = self._design_rows(dom)
             keep = dom.codes >= 0
             sw_all = np.bincount(dom.codes[keep], weights=w[keep], minlength=D)
             mean_w = sw_all / n_all
+            sw_answered = np.bincount(d, weights=np.where(valid, w, 0.0), minlength=D)
+            n_answered = n_all if self.cal else self._design_rows(dom, missing)
+            dispersion = n_nz / (n_nz - 1) * (sw_answered / n_answered) / mean_w
             rows = valid & (w > 0)
             wp = np.where(rows, w / mean_w[d], 0.0)
             yy = np.where(rows, y, 0.0)
@@ -359,7 +455,7 @@ class Linearization(EngineColumns):
             dev0 = np.bincount(d, weights=dres, minlength=D)
             w1 = np.bincount(d, weights=wp * yy, minlength=D)
             w0 = np.bincount(d, weights=wp * (1 - yy), minlength=D)
-        n_model = self._design_rows(dom, np.isnan(y))
+        n_model = self._design_rows(dom, missing)
         return LikelihoodInputs(w1=w1, w0=w0, first_s0=s0, first_s1=s1, first_dev=dev0,
                                 dispersion=dispersion, n_model_rows=n_model)
 

@@ -2,9 +2,9 @@
 
 Holds the full-sample and replicate weights and gives them to the replicate engine
 (:mod:`.replication`, R's ``svrVar``); its estimators are those of :mod:`.estimators`, with
-the checks of :class:`~analysis.SurveyDesign`'s.  Raking and post-stratification are redone
-inside every replicate (R: ``calibrate()``/``postStratify()`` of a ``svrep.design``) with the
-array functions of :mod:`analysis.weighting`, so the replicate variance reflects the
+the checks of :class:`~analysis.SurveyDesign`'s.  Raking, calibration and post-stratification
+are redone inside every replicate (R: ``calibrate()``/``postStratify()`` of a ``svrep.design``)
+with the array functions of :mod:`analysis.weighting`, so the replicate variance reflects the
 calibration.
 
 Depends on :mod:`.structure`, :mod:`.cells`, :mod:`.replication`, :mod:`.estimators` and
@@ -13,7 +13,7 @@ attributes only.
 """
 from __future__ import annotations
 
-from typing import Mapping, Protocol, Sequence
+from typing import Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,10 +22,12 @@ from scipy import sparse
 from ..errors import ConvergenceError, ReplicateError
 from ..weighting import (calibration_variables, ipf, margin_variables, poststratification,
                          raking_cells)
+from ..weighting import (calibration_bounds, calibration_label, calibration_model,
+                         replicate_calibration)
 from .cells import CellSums
 from .estimators import Estimators
-from .replication import (Replicates, bootstrap_factors, jkn_factors, replicate_weights,
-                          weights_rank)
+from .replication import (Replicates, bootstrap_factors, brr_factors, jkn_factors,
+                          replicate_weights, weights_rank)
 from .structure import Structure
 
 __all__ = ["ReplicateDesign"]
@@ -55,7 +57,7 @@ class ReplicateDesign(Estimators):
     Attributes
     ----------
     method : str
-        ``"JKn"`` or ``"bootstrap"``.
+        ``"JKn"``, ``"bootstrap"``, ``"BRR"`` or ``"Fay"``.
     scale : float
     rscales : ndarray
     mse : bool
@@ -73,7 +75,8 @@ class ReplicateDesign(Estimators):
 
     def __init__(self, cells: CellSums, weights: np.ndarray, repweights: np.ndarray, *,
                  method: str, scale: float, rscales, mse: bool, degf: int,
-                 base: tuple[str, tuple], history: tuple) -> None:
+                 base: tuple[str, tuple], history: tuple,
+                 unit_factors: np.ndarray | None = None) -> None:
         self._s: Structure = cells.structure
         self._cells = cells
         self._w = np.array(weights, dtype=float)
@@ -88,22 +91,38 @@ class ReplicateDesign(Estimators):
         self._base = base   # the full-sample design's description and history
         self._history = history
         super().__init__(Replicates(cells, self._w, self._rw, method=method, scale=self.scale,
-                                    rscales=self.rscales, mse=self.mse, degf=self.degf))
+                                    rscales=self.rscales, mse=self.mse, degf=self.degf,
+                                    unit_factors=unit_factors))
 
     # Construction -----------------------------------------------------------------------
     @classmethod
     def from_design(cls, design: FullSampleDesign, *, method: str = "jkn",
                     replicates: int = 500, seed: int | None = None,
-                    mse: bool = False) -> "ReplicateDesign":
-        """Build JKn or bootstrap replicate weights for ``design`` (see
+                    mse: bool = False, fay_rho: float | None = None) -> "ReplicateDesign":
+        """Build JKn, bootstrap, BRR or Fay replicate weights for ``design`` (see
         :meth:`SurveyDesign.replicate`)."""
         method_l = str(method).lower()
-        if method_l not in ("jkn", "bootstrap"):
+        if method_l not in ("jkn", "bootstrap", "brr", "fay"):
             raise ReplicateError("unknown replicate method", argument="method", value=method,
-                                 fix="use 'jkn' or 'bootstrap'")
+                                 fix="use 'jkn', 'bootstrap', 'brr' or 'fay'")
+        if fay_rho is not None and method_l != "fay" and not (method_l == "brr"
+                                                               and fay_rho == 0):
+            raise ReplicateError(f"fay_rho applies to method='fay' only, not {method!r}",
+                                 argument="fay_rho", value=fay_rho,
+                                 fix="leave fay_rho out, or use method='fay'")
         if method_l == "jkn":
             factors, scale, rscales = jkn_factors(design.structure)
             name = "JKn"
+        elif method_l in ("brr", "fay"):
+            rho = 0.0 if method_l == "brr" else (0.5 if fay_rho is None else fay_rho)
+            if not (isinstance(rho, (int, float, np.integer, np.floating))
+                    and 0 <= float(rho) < 1):
+                raise ReplicateError("fay_rho must be a number in [0, 1)",
+                                     argument="fay_rho", value=fay_rho,
+                                     fix="use e.g. fay_rho=0.5 (R's fay.rho)")
+            factors, scale, rscales = brr_factors(design.structure, float(rho))
+            # R: type "Fay" with fay.rho = 0 is BRR
+            name = "Fay" if rho > 0 else "BRR"
         else:
             factors, scale, rscales = bootstrap_factors(design.structure, replicates, seed)
             name = "bootstrap"
@@ -144,11 +163,12 @@ class ReplicateDesign(Estimators):
             raise ReplicateError("unknown layout of the factors", argument="per", value=per,
                                  fix="use 'auto', 'row' or 'psu'")
         w = design.weights.to_numpy()
-        rw, degf = replicate_weights(design.structure, w, factors, per=per,
-                                     n_rscales=len(np.asarray(rscales).ravel()))
+        rw, degf, unit_factors = replicate_weights(design.structure, w, factors, per=per,
+                                                   n_rscales=len(np.asarray(rscales).ravel()))
         return cls(CellSums(design.structure, w), w, rw, method=method, scale=scale,
                    rscales=rscales, mse=mse, degf=degf,
-                   base=(design.describe(), design.history), history=design.history)
+                   base=(design.describe(), design.history), history=design.history,
+                   unit_factors=unit_factors)
 
     # Properties ---------------------------------------------------------------------------
     @property
@@ -234,6 +254,36 @@ class ReplicateDesign(Estimators):
         rw = np.where(pos[:, None], self._rw * gr[cells.row_cell], 0.0)
         return self._derive(w, rw, "raked on " + ", ".join(names) + " in every replicate")
 
+    def calibrate(self, totals: Mapping, *,
+                  calfun: Literal["linear", "raking", "logit"] = "linear",
+                  bounds: tuple[float, float] | None = None, max_iter: int = 50,
+                  tol: float = 1e-7) -> "ReplicateDesign":
+        """Calibrate the full-sample weights and every replicate to population totals.
+
+        R's ``calibrate`` of a replicate design: each replicate is calibrated on its own, so
+        the replicate variance reflects the calibration.  Arguments, errors and weights as
+        :meth:`analysis.SurveyDesign.calibrate`; a replicate that cannot be calibrated is a
+        :class:`~analysis.ConvergenceError` naming it (R warns and keeps its unconverged
+        weights).  The degrees of freedom are recomputed from the new replicate weights
+        (their rank minus one) after linear calibration without bounds and kept otherwise,
+        as R does.
+
+        Examples
+        --------
+        >>> rep.calibrate({"stype": {"E": 4421, "H": 755, "M": 1018}, "api99": 3914069})
+        ... # doctest: +SKIP
+        >>> # In R: calibrate(repdes, ~stype + api99, c(6194, 755, 1018, 3914069))
+        """
+        limits = calibration_bounds(calfun, bounds)
+        model = calibration_model(self._w, totals, self._s)
+        w, rw = replicate_calibration(self._w, self._rw, model, calfun=calfun, bounds=limits,
+                                      max_iter=max_iter, tol=tol)
+        degf = None
+        if calfun == "linear" and not np.isfinite(limits).any():   # R's regcalibrate resets it
+            degf = _rank_degf(w, rw)
+        label = calibration_label(model, calfun, limits) + " in every replicate"
+        return self._derive(w, rw, label, degf=degf)
+
     def poststratify(self, variables: str | Sequence[str], totals: Mapping,
                      partial: bool = False) -> "ReplicateDesign":
         """Post-stratify the full-sample weights and every replicate.
@@ -256,8 +306,13 @@ class ReplicateDesign(Estimators):
         with np.errstate(invalid="ignore", divide="ignore"):
             factor = pop[:, None] / rep_cells
         rw = np.where(pos[:, None], self._rw * factor[step.cell], 0.0)
-        # R: degf(design) after postStratify = qr(weights(design, "analysis"))$rank - 1
-        ratios = rw[pos] / w[pos, None]
-        ratios = ratios[np.isfinite(ratios).all(axis=1)]
-        degf = weights_rank(np.unique(np.round(ratios, 10), axis=0)) - 1
-        return self._derive(w, rw, step.label + " in every replicate", degf=degf)
+        return self._derive(w, rw, step.label + " in every replicate",
+                            degf=_rank_degf(w, rw))
+
+
+def _rank_degf(w: np.ndarray, rw: np.ndarray) -> int:
+    """R's ``degf`` of new replicate weights: ``qr(weights(design, "analysis"))$rank - 1``."""
+    pos = w > 0
+    ratios = rw[pos] / w[pos, None]
+    ratios = ratios[np.isfinite(ratios).all(axis=1)]
+    return weights_rank(np.unique(np.round(ratios, 10), axis=0)) - 1

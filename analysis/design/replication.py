@@ -15,15 +15,21 @@ full-sample estimate (``mse=True``).
 * :func:`bootstrap_factors`: Rao-Wu rescaling bootstrap, as R's ``type="subbootstrap"``: in
   every stratum ``n_h - 1`` PSUs drawn with replacement, multiplier ``count * n_h/(n_h - 1)``;
   ``scale = 1/(R - 1)``, ``rscales = 1``; no finite population correction (as in R).
+* :func:`brr_factors`: balanced repeated replication and Fay's variant, as R's
+  ``as.svrepdesign(des, type="BRR")`` / ``type="Fay", fay.rho=``: exactly two PSUs per
+  stratum; one replicate per column of R's Hadamard matrix (:mod:`.hadamard`), the PSUs of
+  a pair weighted ``2 - rho`` and ``rho``; ``scale = 1/(R (1 - rho)^2)``, ``rscales = 1``,
+  no finite population correction (R drops it).
 * :func:`replicate_weights`: the replicate weights from multipliers by PSU or by row, and
   the degrees of freedom (R: rank of the replicate weights minus one).
 
-Depends on :mod:`.structure`, :mod:`.cells` (the domains), :mod:`.engine` and
-:mod:`analysis._ci`.
+Depends on :mod:`.structure`, :mod:`.cells` (the domains), :mod:`.engine`, :mod:`.hadamard`
+and :mod:`analysis._ci`.
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.special import expit, logit
 
@@ -31,10 +37,11 @@ from .._ci import CI_METHODS, t_quantile
 from ..errors import ReplicateError, VariableError
 from .cells import CellSums, Domains, EngineColumns
 from .engine import Ratio, Shares
+from .hadamard import hadamard
 from .structure import Structure
 
-__all__ = ["Replicates", "jkn_factors", "bootstrap_factors", "replicate_weights",
-           "weights_rank", "MAX_CELLS"]
+__all__ = ["Replicates", "jkn_factors", "bootstrap_factors", "brr_factors",
+           "replicate_weights", "weights_rank", "MAX_CELLS"]
 
 #: n rows x replicates held in memory (8 bytes each)
 MAX_CELLS = 300_000_000
@@ -125,6 +132,59 @@ def bootstrap_factors(structure: Structure, replicates: int,
     return factors, 1.0 / (R - 1), np.ones(R)
 
 
+def _r_character(label) -> str:
+    """R's ``as.character`` of a stratum label (whole numbers without a decimal point)."""
+    if isinstance(label, (float, np.floating)) and float(label).is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def brr_factors(structure: Structure, fay_rho: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """BRR (``fay_rho = 0``) or Fay multipliers (PSUs x replicates), ``scale``, ``rscales``.
+
+    As R's ``brrweights`` (``only.weights = TRUE``): strata are ordered as R sorts their
+    labels as text (``as.character``; the C locale's order for text labels) and numbered
+    ``1..H``; within a stratum the PSU seen first in the data is the first of the pair.
+    Replicate ``r`` takes row ``h + 1`` of the 0/1 matrix ``hadamard(H)``: where it is 1 the
+    first PSU's multiplier is ``2 - fay_rho`` and the second's ``fay_rho``, where 0 the
+    other way round.  ``scale = 1/(R (1 - fay_rho)^2)``, ``rscales = 1``; no finite
+    population correction (R drops it).
+    """
+    psu_stratum, n_h, _ = _first_stage(structure)
+    labels = structure.strata_labels
+    if not structure.has_strata:
+        raise ReplicateError("BRR and Fay replicates need strata of two PSUs each",
+                             argument="strata", value=None,
+                             fix="build the design with strata (pairs of PSUs), or use "
+                                 "method='jkn' or 'bootstrap'")
+    bad = np.flatnonzero(n_h != 2)
+    if len(bad):
+        shown = {_r_character(labels[h]): int(n_h[h]) for h in bad[:10]}
+        more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
+        raise ReplicateError(
+            f"BRR and Fay replicates need exactly two PSUs in every stratum; "
+            f"{len(bad)} stratum/strata differ (stratum: PSUs){more}", argument="strata",
+            value=shown,
+            fix="group the PSUs into variance strata of two PSUs each (pairs), or use "
+                "method='jkn' or 'bootstrap'")
+    psu = structure.stages[0].unit
+    n_psu = len(psu_stratum)
+    first_row = np.full(n_psu, len(psu), np.int64)
+    np.minimum.at(first_row, psu, np.arange(len(psu)))
+    # R: order(as.character(strata), first appearance of the PSU)
+    text = [_r_character(label) for label in labels]
+    rank = np.empty(len(text), np.int64)
+    rank[sorted(range(len(text)), key=text.__getitem__)] = np.arange(len(text))
+    order = np.lexsort((first_row, rank[psu_stratum]))
+    first_of_pair = np.zeros(n_psu, dtype=bool)
+    first_of_pair[order[0::2]] = True
+    H = hadamard(len(text))
+    on = H[1 + rank[psu_stratum], :] == 1          # PSUs x replicates
+    factors = np.where(on == first_of_pair[:, None], 2.0 - fay_rho, fay_rho)
+    R = H.shape[1]
+    return factors, 1.0 / (R * (1.0 - fay_rho) ** 2), np.ones(R)
+
+
 def weights_rank(factors: np.ndarray) -> int:
     """R's ``qr(weights, tol = 1e-5)$rank`` of replicate multipliers (rows x replicates)."""
     sv = np.linalg.svd(factors, compute_uv=False)
@@ -132,8 +192,9 @@ def weights_rank(factors: np.ndarray) -> int:
 
 
 def replicate_weights(structure: Structure, w: np.ndarray, factors, *, per: str,
-                      n_rscales: int) -> tuple[np.ndarray, int]:
-    """Replicate weights ``w * factor`` (rows x replicates) and the degrees of freedom.
+                      n_rscales: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """Replicate weights ``w * factor`` (rows x replicates), the degrees of freedom and the
+    factors by first-stage PSU (PSUs x replicates).
 
     ``factors`` has one row per data row (constant within each PSU) or one per first-stage
     PSU in the order of the PSU codes (``per``: ``"row"``, ``"psu"`` or ``"auto"``).
@@ -171,7 +232,15 @@ def replicate_weights(structure: Structure, w: np.ndarray, factors, *, per: str,
                              fix=f"use fewer replicates (at most {MAX_CELLS // n})")
     rw = factors[psu] * np.asarray(w, dtype=float)[:, None]
     # R: qr(weights(design, "analysis"), tol = 1e-5)$rank - 1
-    return rw, weights_rank(factors) - 1
+    return rw, weights_rank(factors) - 1, factors
+
+
+def _distinct_rows(M: np.ndarray) -> np.ndarray:
+    """The distinct rows of ``M`` rounded to 1e-10 (duplicates do not change a rank; rows
+    compared as bytes by hashing, far faster than sorting them)."""
+    R = np.ascontiguousarray(np.round(M, 10)) + 0.0      # + 0.0: -0.0 becomes 0.0
+    keys = pd.unique(R.view(np.dtype((np.void, R.dtype.itemsize * R.shape[1]))).ravel())
+    return np.frombuffer(keys.tobytes(), dtype=float).reshape(len(keys), R.shape[1])
 
 
 class Replicates(EngineColumns):
@@ -188,12 +257,18 @@ class Replicates(EngineColumns):
         Replicate weights (rows x replicates).
     method, scale, rscales, mse, degf
         As :class:`analysis.ReplicateDesign`.
+    unit_factors : ndarray, optional
+        The factors by first-stage PSU (PSUs x replicates) when ``rw = w * F[psu]``
+        (replicates made from PSU factors, before any weighting inside them): sums over rows
+        are then sums over PSUs first, a PSUs x replicates product instead of a rows x
+        replicates one.
     """
 
     interval_methods = tuple(m for m in CI_METHODS if m != "likelihood")
 
     def __init__(self, cells: CellSums, w: np.ndarray, rw: np.ndarray, *, method: str,
-                 scale: float, rscales: np.ndarray, mse: bool, degf: int) -> None:
+                 scale: float, rscales: np.ndarray, mse: bool, degf: int,
+                 unit_factors: np.ndarray | None = None) -> None:
         self.cells = cells
         self.structure = cells.structure
         self.w = w
@@ -203,6 +278,9 @@ class Replicates(EngineColumns):
         self.rscales = rscales
         self.mse = mse
         self.degf = degf
+        self._df_cache: dict = {}
+        self._by_unit = None if unit_factors is None else (cells.structure.stages[0].unit,
+                                                           unit_factors)
 
     # Variance -------------------------------------------------------------------------------
     def svrvar(self, thetas: np.ndarray, full: np.ndarray) -> np.ndarray:
@@ -214,18 +292,49 @@ class Replicates(EngineColumns):
         dev = thetas - centre[None, :]
         return self.scale * (self.rscales[:, None] * dev * dev).sum(axis=0)
 
+    def vcov(self, stat) -> tuple[np.ndarray, np.ndarray]:
+        """The values of a statistic (:mod:`.statistic`) and their covariance matrix from
+        its values in every replicate (R's ``svrVar`` of ``withReplicates``)."""
+        theta = np.asarray(stat.at(self.w[:, None]), dtype=float)[:, 0]
+        reps = np.asarray(stat.at(self.rw), dtype=float).T       # (R, K)
+        centre = theta if self.mse else reps[self.rscales > 0].mean(axis=0)
+        dev = reps - centre[None, :]
+        return theta, self.scale * (dev * self.rscales[:, None]).T @ dev
+
     def _sums(self, values: np.ndarray, col: np.ndarray, K: int, rows: np.ndarray):
         """Full-sample and replicate sums of ``values`` by column: (K,), (R, K)."""
         idx = np.flatnonzero(rows)
+        by_unit = self._by_unit
+        if by_unit is not None:
+            unit, F = by_unit
+            A = np.bincount(unit[idx] * K + col[idx], weights=values[idx] * self.w[idx],
+                            minlength=F.shape[0] * K).reshape(F.shape[0], K)
+            return A.sum(axis=0), F.T @ A
         S = sparse.csr_matrix((values[idx], (idx, col[idx])), shape=(len(values), K))
         full = np.asarray(S.T @ self.w).ravel()
         reps = np.asarray((S.T @ self.rw)).T
         return full, reps
 
-    def _domain_df(self, dom: Domains) -> np.ndarray:
+    def subset(self, rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """R's ``design[rows, ]`` of a replicate design: the rows (R drops the others) and
+        its ``degf``, recomputed as R does: the rank of the rows' replicate weights - 1."""
+        pos = rows & (self.w > 0)
+        if not pos.any():
+            return np.asarray(rows, bool), -1
+        by_unit = self._by_unit
+        if by_unit is not None:     # the rows' weight ratios are their units' factors
+            unit, F = by_unit
+            return np.asarray(rows, bool), weights_rank(F[np.unique(unit[pos])]) - 1
+        return np.asarray(rows, bool), weights_rank(
+            _distinct_rows(self.rw[pos] / self.w[pos, None])) - 1
+
+    def domain_df(self, dom: Domains) -> np.ndarray:
         """R: ``degf(subset(repdesign, ...))`` = rank of the domain rows' weights - 1."""
         if not dom.by:
             return np.full(dom.D, self.degf)
+        cached = self._df_cache.get(dom.by)
+        if cached is not None and len(cached) == dom.D:
+            return cached
         out = np.zeros(dom.D, dtype=np.int64)
         pos = self.w > 0
         for k in range(dom.D):
@@ -233,8 +342,9 @@ class Replicates(EngineColumns):
             if not rows.any():
                 out[k] = -1
                 continue
-            M = self.rw[rows] / self.w[rows, None]
-            out[k] = weights_rank(np.unique(np.round(M, 10), axis=0)) - 1
+            out[k] = self.subset(rows)[1]
+        out.flags.writeable = False
+        self._df_cache[dom.by] = out
         return out
 
     def _valid(self, y_missing: np.ndarray, dom: Domains, variable: str,
@@ -277,7 +387,7 @@ class Replicates(EngineColumns):
                 est, reps = num_f / den_f, num_r / den_r
         var = self.svrvar(reps, est)
         n, n_eff, sw = self._counts(dom, valid)
-        return Ratio(est, var, self._domain_df(dom), n, n_eff, total,
+        return Ratio(est, var, self.domain_df(dom), n, n_eff, total,
                      context=(y, dom, valid, sw, reps))
 
     def deff(self, ratio: Ratio, deff, *, binary: bool = False) -> np.ndarray:
@@ -348,7 +458,7 @@ class Replicates(EngineColumns):
         n_rows = np.bincount(dom.codes[dom.codes >= 0], minlength=D).astype(float)
         answered = (dom.codes >= 0) & (codes >= 0)
         n_answered = np.bincount(dom.codes[answered], minlength=D).astype(float)
-        return Shares(cats, p, var, self._domain_df(dom)[col_domain], n[col_domain],
+        return Shares(cats, p, var, self.domain_df(dom)[col_domain], n[col_domain],
                       n_eff[col_domain], count.astype(np.int64), num_f, n_rows[col_domain],
                       context=(den_f[col_domain], n_answered[col_domain], reps))
 

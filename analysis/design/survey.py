@@ -11,12 +11,13 @@ and :mod:`analysis.weighting`.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DesignError, WeightingError
+from ..weighting import calibration, calibration_bounds, calibration_model
 from ..weighting import (calibration_variables, check_trim_bounds, class_codes,
                          margin_variables, nonresponse_class_factors, poststratification,
                          raking, response_indicator, response_propensity, trim_weights)
@@ -329,6 +330,85 @@ class SurveyDesign(Estimators):
         return self._derive(w, cal=self._cal + (step,),
                             history=f"{step.label} ({sweeps} IPF sweeps)")
 
+    def calibrate(self, totals: Mapping, *,
+                  calfun: Literal["linear", "raking", "logit"] = "linear",
+                  bounds: tuple[float, float] | None = None, max_iter: int = 50,
+                  tol: float = 1e-7) -> "SurveyDesign":
+        """Calibrate the weights to population totals (GREG); returns a new design.
+
+        R's ``calibrate(des, formula, population, calfun=, bounds=)``: the new weights are
+        ``g * w`` with ``g = 1 + F(x' eta)`` chosen so that the weighted totals of the
+        auxiliaries ``x`` equal ``totals``, found by R's Newton iterations (``grake``), so
+        the weights are R's.  Standard errors account for the calibration as R's do (the
+        linearised values are replaced by their residuals from the weighted regression on
+        the auxiliaries, R's ``svyrecvar``).
+
+        Parameters
+        ----------
+        totals : mapping
+            One entry per auxiliary, in R's formula order:
+
+            * ``"(Intercept)"`` (:data:`analysis.weighting.INTERCEPT`): the population size
+              (R's ``(Intercept)`` total); implied by a categorical margin, and then checked
+              against it;
+            * ``column: {category: count}`` (or a Series): a categorical margin, with the
+              count of every category of the data; categories counted 0 may be absent;
+            * ``column: number``: the population total of a numeric column.
+
+            ``{"(Intercept)": 6194, "stype": {"E": 4421, "H": 755, "M": 1018},
+            "api99": 3914069}`` is R's ``formula = ~stype + api99``,
+            ``population = c("(Intercept)" = 6194, stypeH = 755, stypeM = 1018,
+            api99 = 3914069)``.  Several categorical margins (each with every category) are
+            R's ``~a + b``; without the population size or a categorical margin the model
+            has no intercept (R's ``~x - 1``).
+        calfun : {"linear", "raking", "logit"}, default "linear"
+            R's calibration function: ``linear`` (GREG, ``g = 1 + x' eta``), ``raking``
+            (``g = exp(x' eta)``) or ``logit`` (``g`` between the bounds, which it needs).
+        bounds : (lower, upper), optional
+            Limits of the g-weights (new weight / old weight) with ``lower < 1 < upper``, as
+            R's ``bounds = c(lower, upper)``.
+        max_iter : int, default 50
+            R's ``maxit``: Newton iterations.
+        tol : float, default 1e-7
+            R's ``epsilon``: converged when every ``|total - target| / (1 + |target|)`` is
+            below it.
+
+        Returns
+        -------
+        SurveyDesign
+
+        Raises
+        ------
+        MarginError
+            Categories of the data without a count, counted categories without respondents
+            (both named), margins that disagree with each other or with the population size,
+            respondents without a value of an auxiliary, a total that is not a number.
+        ConvergenceError
+            ``argument="bounds"``: the totals cannot be met within the bounds (the message
+            gives the range of g-weights reached, and that which linear calibration without
+            bounds needs); ``argument="max_iter"``: no convergence.
+        WeightingError
+            An unknown ``calfun`` (the allowed ones are listed), bounds that are not
+            ``lower < 1 < upper`` (or not finite with ``logit``), or weights that would be
+            zero or negative (linear calibration without bounds; R keeps them).
+
+        Examples
+        --------
+        >>> cal = des.calibrate({"stype": {"E": 4421, "H": 755, "M": 1018},
+        ...                      "api99": 3914069}, calfun="logit", bounds=(0.7, 1.7))
+        ... # doctest: +SKIP
+        >>> # In R: cal <- calibrate(des, ~stype + api99, c(6194, 755, 1018, 3914069),
+        >>> #                        calfun = "logit", bounds = c(0.7, 1.7))
+        >>> cal.mean("api00")   # doctest: +SKIP
+        >>> # In R: svymean(~api00, cal)
+        """
+        limits = calibration_bounds(calfun, bounds)
+        model = calibration_model(self._w, totals, self._s)
+        w, step, iterations = calibration(self._w, model, calfun=calfun, bounds=limits,
+                                          max_iter=max_iter, tol=tol)
+        return self._derive(w, cal=self._cal + (step,),
+                            history=f"{step.label} ({iterations} iterations)")
+
     def trim(self, lower: float | None = None, upper: float | None = None,
              strict: bool = False) -> "SurveyDesign":
         """Trim weights to ``[lower, upper]``, spreading the trimmed amount over the others.
@@ -433,17 +513,22 @@ class SurveyDesign(Estimators):
             check_weights(w, "weights")
         return self._derive(w, cal=(), history=label)
 
-    def replicate(self, method: str = "jkn", replicates: int = 500, seed: int | None = None,
-                  mse: bool = False):
+    def replicate(self, method: Literal["jkn", "bootstrap", "brr", "fay"] = "jkn",
+                  replicates: int = 500, seed: int | None = None, mse: bool = False, *,
+                  fay_rho: float | None = None):
         """Replicate-weight version of this design (the alternative to linearisation).
 
         Parameters
         ----------
-        method : {"jkn", "bootstrap"}
+        method : {"jkn", "bootstrap", "brr", "fay"}
             ``jkn``: delete-one-PSU jackknife within strata with the fpc (R's
             ``as.svrepdesign(des, type="JKn")``); ``bootstrap``: Rao-Wu rescaling bootstrap,
             ``n_h - 1`` PSUs drawn with replacement in each stratum (R's
-            ``type="subbootstrap"``; no fpc).
+            ``type="subbootstrap"``; no fpc); ``brr``: balanced repeated replication, one
+            PSU of every pair doubled and the other dropped by the columns of R's Hadamard
+            matrix (R's ``type="BRR"``); ``fay``: Fay's variant, multipliers
+            ``2 - fay_rho`` and ``fay_rho`` (R's ``type="Fay", fay.rho=``).  ``brr`` and
+            ``fay`` need exactly two PSUs in every stratum and drop the fpc, as R does.
         replicates : int, default 500
             Number of bootstrap replicates.
         seed : int, optional
@@ -451,17 +536,29 @@ class SurveyDesign(Estimators):
         mse : bool, default False
             Centre the replicates at the full-sample estimate instead of their mean (R's
             ``mse=TRUE``).
+        fay_rho : float, optional
+            Fay's coefficient in [0, 1) for ``method="fay"`` (default 0.5); not used by the
+            other methods.
 
         Returns
         -------
         analysis.ReplicateDesign
 
+        Raises
+        ------
+        ReplicateError
+            An unknown method; ``brr``/``fay`` on a design without strata or with a stratum
+            that does not have exactly two PSUs (the strata and their PSU counts are named);
+            ``fay_rho`` outside [0, 1) or given to another method.
+
         Examples
         --------
         >>> rep = des.replicate("jkn")          # doctest: +SKIP
         >>> # In R: rep <- as.svrepdesign(des, type="JKn")
+        >>> fay = des.replicate("fay", fay_rho=0.3)          # doctest: +SKIP
+        >>> # In R: fay <- as.svrepdesign(des, type="Fay", fay.rho=0.3)
         """
         return ReplicateDesign.from_design(self, method=method, replicates=replicates,
-                                           seed=seed, mse=mse)
+                                           seed=seed, mse=mse, fay_rho=fay_rho)
 
 

@@ -1,13 +1,11 @@
 """Administration: user accounts, backups and restores, and the audit log (administrators only)."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
-from streamlit import runtime
 
 from survey_app.auth import (
     ROLES,
@@ -26,13 +24,10 @@ from survey_app.backup import (
 )
 from survey_app.i18n import I18nError, current_language, register, t
 from survey_app.store import default_url
-from survey_app.ui import SELECT_ALL, choose_placeholder, error_boundary, md_text, upload_help
+from survey_app.ui import SELECT_ALL, choose_placeholder, error_boundary, forget_download_soon, md_text, upload_help
 from survey_app.uploads import UploadTooLargeError, read_upload
 
 _RESTORE_CHECK = "_admin_restore_check"  # (upload file id, RestorePlan or the error) of the upload
-# How long a downloaded backup stays at its /media/ URL (which checks no session); the browser
-# fetches it at once.
-DOWNLOAD_LIFETIME_SECONDS = 10
 # Times are stored in UTC and shown in Nantong's time.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
@@ -371,22 +366,8 @@ def _backups(user: User, lang: str) -> None:
 def _backup_download(user: User, url: str) -> bytes:
     """The backup file for the download button, forgotten by Streamlit soon after the click."""
     data, _ = backup_bytes(user, url=url)
-    timer = threading.Timer(DOWNLOAD_LIFETIME_SECONDS, _forget_unreferenced_files)
-    timer.daemon = True
-    timer.start()
+    forget_download_soon()
     return data
-
-
-def _forget_unreferenced_files() -> None:
-    """Delete the media files no browser session shows, such as clicked downloads' files.
-
-    Streamlit keeps a clicked download's file until two later script runs (anyone's) have ended;
-    on a quiet server that can be hours. The first pass marks such files, the second deletes them.
-    """
-    if runtime.exists():
-        manager = runtime.get_instance().media_file_mgr
-        manager.remove_orphaned_files()
-        manager.remove_orphaned_files()
 
 
 def _backup_failure(error: Exception, lang: str) -> None:

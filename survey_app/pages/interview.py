@@ -20,7 +20,7 @@ drafts, and opening or changing another interviewer's interview is refused on th
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ import pandas as pd
 import streamlit as st
 
 from questionnaires import Question, Questionnaire, load_districts
+from questionnaires.model import language_code
 from survey_app import interview_flow as flow
 from survey_app.auth import PermissionDeniedError, User, check_own_interview, current_user, require_role
 from survey_app.assignments import get_assignment_store
@@ -36,7 +37,7 @@ from survey_app.i18n import current_language, register, t
 from survey_app.review import available_questionnaires
 from survey_app.store import Interview, InterviewNotFoundError, InvalidArgumentError, ResponseStore, default_url
 from survey_app.field_values import valid_psu, valid_wave
-from survey_app.ui import error_boundary, get_store, md_text, tablet_style
+from survey_app.ui import SELECT_ALL, choose_placeholder, error_boundary, get_store, md_text, tablet_style
 
 INTERVIEW_PARAM = "interview"
 # Times are stored in UTC and shown in Nantong's time.
@@ -90,6 +91,19 @@ register(
         },
         "fix_errors": {"zh": "请先更正标红的题目。", "en": "Please correct the questions marked in red."},
         "required_mark": {"zh": "（必答）", "en": " (required)"},
+        # XLSForm questions (issue 18)
+        "odk_only": {
+            "zh": "此题请用 ODK Collect 采集（浏览器无法采集{kind}）。",
+            "en": "Collect this question with ODK Collect (a browser cannot take {kind}).",
+        },
+        "odk_kind_geopoint": {"zh": "位置", "en": "a location"},
+        "odk_kind_media": {"zh": "照片、录音或文件", "en": "photos, recordings or files"},
+        "odk_kind_barcode": {"zh": "条形码", "en": "a barcode"},
+        "odk_kind_repeat": {"zh": "重复组或循环中的题目", "en": "questions inside a repeat or a loop"},
+        "odk_kind_other": {"zh": "此类题目", "en": "this type of question"},
+        "rank_hint": {"zh": "按顺序点选：先选的排在前面。", "en": "Pick in order: the first picked ranks first."},
+        "acknowledge": {"zh": "确认（OK）", "en": "Confirm (OK)"},
+        "form_language": {"zh": "问卷语言", "en": "Questionnaire language"},
         "version_changed": {
             "zh": "此访问开始时使用问卷版本 {old}，现在的版本是 {new}。",
             "en": "This interview started with questionnaire version {old}; the current version is {new}.",
@@ -374,23 +388,34 @@ def _interview_screen(store: ResponseStore, interview: Interview, lang: str) -> 
             t("interview.version_changed", lang, old=interview.questionnaire_version, new=questionnaire.version)
         )
     answers = dict(interview.answers)
+    recorded = flow.metadata_answers(questionnaire, answers, interviewer=interview.interviewer,
+                                     started=interview.started_at, now=datetime.now(LOCAL_TIME))
+    recorded = {key: value for key, value in recorded.items()
+                if questionnaire.question(key).type != "end" and answers.get(key) != value}
+    if recorded:  # the device's metadata (start, today, username) of an XLSForm, recorded once
+        store.save_answers(interview.id, recorded)
+        answers.update(recorded)
     index = flow.resume_screen(questionnaire, interview.page, answers)
     group = questionnaire.groups[index]
     position, total = flow.progress(questionnaire, index)
 
     _scroll_to_top(f"{interview.id}/{index}")
-    st.caption(questionnaire.title.get(lang))
+    form_lang = _form_language(questionnaire, interview.id, lang)
+    st.caption(questionnaire.text(questionnaire.title, form_lang))
     st.progress(position / total, text=t("interview.progress", lang, position=position, total=total))
-    st.subheader(group.label.get(lang))
+    if not group.implicit:  # questions outside any group have no heading of their own
+        st.subheader(flow.piped(questionnaire, questionnaire.text(group.label, form_lang), answers, form_lang,
+                                escape=md_text))
     attempted = st.session_state.get(_ATTEMPTED) == (interview.id, index)
     errors = flow.live_errors(questionnaire, index, answers, lang, include_required=attempted)
-    for question in questionnaire.visible_questions(group, answers):
-        _question(questionnaire, question, interview.id, answers, errors.get(question.name), lang)
+    for question in flow.shown_questions(questionnaire, index, answers):
+        _question(questionnaire, question, interview.id, answers, errors.get(questionnaire.key(question)), lang,
+                  form_lang)
 
     # "Submit" only when this screen is complete and nothing follows; before e.g. consent is
     # answered nothing follows yet, and the button must still read "Next".
-    last = flow.next_screen(questionnaire, index, answers) is None and not questionnaire.page_errors(
-        group, answers, lang
+    last = flow.next_screen(questionnaire, index, answers) is None and not flow.live_errors(
+        questionnaire, index, answers, lang, include_required=True
     )
     back, forward = st.columns(2)
     previous = flow.previous_screen(questionnaire, index, answers)
@@ -413,7 +438,7 @@ def _interview_screen(store: ResponseStore, interview: Interview, lang: str) -> 
 def _go_forward(
     store: ResponseStore, questionnaire: Questionnaire, interview: Interview, index: int, answers: dict, lang: str
 ) -> None:
-    if questionnaire.page_errors(questionnaire.groups[index], answers, lang):
+    if flow.live_errors(questionnaire, index, answers, lang, include_required=True):
         st.session_state[_ATTEMPTED] = (interview.id, index)
         st.rerun()
     st.session_state.pop(_ATTEMPTED, None)
@@ -427,8 +452,34 @@ def _go_forward(
         store.set_page(interview.id, check.screen)
         st.session_state[_ATTEMPTED] = (interview.id, check.screen)
         st.rerun()
+    ended = flow.metadata_answers(questionnaire, answers, interviewer=interview.interviewer,
+                                  started=interview.started_at, now=datetime.now(LOCAL_TIME))
+    if ended:  # an XLSForm's end time (and its calculations) as they are at submission
+        check = flow.check_submission(questionnaire, {**answers, **ended}, lang)
     store.submit(interview.id, check.answers)
     st.rerun()
+
+
+def _form_language(questionnaire: Questionnaire, interview_id: str, lang: str) -> str:
+    """The language the questionnaire's texts are shown in, chosen apart from the interface's.
+
+    The project's own questionnaires follow the interface language. An XLSForm in other
+    languages starts in the one matching the interface language (``English (en)`` for
+    English), else in its default language, and offers the others.
+    """
+    languages = questionnaire.languages
+    if questionnaire.strict or len(languages) < 2:
+        return lang if questionnaire.strict else languages[0]
+    matching = next((name for name in languages if language_code(name) == lang), questionnaire.default_language)
+    key = f"_form_language_{interview_id}"
+    if st.session_state.get(key) not in languages:
+        st.session_state[key] = matching
+    return st.selectbox(t("interview.form_language", lang), languages, key=key, placeholder=choose_placeholder(lang))
+
+
+_ODK_KINDS = {"geopoint": "geopoint", "geotrace": "geopoint", "geoshape": "geopoint", "start-geopoint": "geopoint",
+              "image": "media", "audio": "media", "video": "media", "file": "media", "background-audio": "media",
+              "barcode": "barcode"}
 
 
 def _question(
@@ -438,34 +489,72 @@ def _question(
     answers: dict[str, Any],
     error: str | None,
     lang: str,
+    form_lang: str | None = None,
 ) -> None:
-    label = question.label.get(lang)
+    form_lang = form_lang or lang
+    name = questionnaire.key(question)
+
+    def shown(text: Any) -> str:
+        return flow.piped(questionnaire, questionnaire.text(text, form_lang), answers, form_lang, escape=md_text)
+
+    label = shown(question.label) if question.label is not None else name
+    if flow.mode(questionnaire, question) == "odk":
+        inside_repeat = any(group.repeat or group.loop_over is not None
+                            for group in questionnaire.parents(question))
+        kind = "repeat" if inside_repeat else _ODK_KINDS.get(question.type, "other")
+        st.info(f"{label}\n\n{t('interview.odk_only', lang, kind=t(f'interview.odk_kind_{kind}', lang))}")
+        return
     if question.type == "note":
         st.info(label)
         return
-    if question.required:
+    if question.required is True or (question.required is not False
+                                     and name in questionnaire.missing_required(answers)):
         label += t("interview.required_mark", lang)
-    key = answer_key(interview_id, question.name)
+    # A widget per questionnaire language: Streamlit keeps a choice as its shown text, which
+    # another language would turn into an unknown answer.
+    key = answer_key(interview_id, name, None if questionnaire.strict else form_lang)
     # The store is the truth; the widget is filled from it whenever it (re)appears.
-    _init(key, flow.to_widget(questionnaire, question, answers.get(question.name)))
+    _init(key, flow.to_widget(questionnaire, question, answers.get(name)))
     common: dict[str, Any] = {
         "key": key,
         "on_change": _save_answer,
         "args": (questionnaire, question, interview_id, key),
     }
-    hint = question.hint.get(lang) if question.hint else None
+    hint = shown(question.hint) if question.hint else None
     appearance = (question.appearance or "").split()
-    if question.type in ("select_one", "select_multiple"):
-        choices = {choice.name: choice.label.get(lang) for choice in questionnaire.choices(question)}
-        if question.type == "select_multiple":
+    kind = question.type
+    if kind in ("select_one", "select_multiple", "rank"):
+        offered = flow.choices(questionnaire, question, answers)
+        choices = {choice.name: questionnaire.text(choice.label, form_lang) for choice in offered}
+        if kind == "select_multiple":
             st.pills(label, list(choices), selection_mode="multi", format_func=choices.__getitem__, **common)
+        elif kind == "rank":
+            st.multiselect(label, list(choices), format_func=choices.__getitem__,
+                           placeholder=choose_placeholder(lang, several=True), **common, select_all=SELECT_ALL)
+            st.caption(t("interview.rank_hint", lang))
         else:
             horizontal = bool({"horizontal", "likert", "horizontal-compact"} & set(appearance))
             st.radio(label, list(choices), format_func=choices.__getitem__, horizontal=horizontal, **common)
-    elif question.type == "integer":
+    elif kind == "integer":
         st.number_input(label, step=1, format="%d", **common)
-    elif question.type == "decimal":
+    elif kind == "decimal":
         st.number_input(label, step=0.1, **common)
+    elif kind == "range":
+        start, end, step = flow.range_scale(question)
+        whole = all(float(value).is_integer() for value in (start, end, step))
+        low, high = (min(start, end), max(start, end))
+        st.slider(label, min_value=int(low) if whole else low, max_value=int(high) if whole else high,
+                  step=int(abs(step)) if whole else abs(step), **common)
+    elif kind == "date":
+        st.date_input(label, min_value=date(1900, 1, 1), max_value=date(2100, 12, 31), format="YYYY-MM-DD",
+                      **common)
+    elif kind == "time":
+        st.time_input(label, step=60, **common)
+    elif kind == "datetime":
+        st.datetime_input(label, min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31), **common)
+    elif kind == "acknowledge":
+        st.markdown(label)
+        st.checkbox(t("interview.acknowledge", lang), **common)
     elif "multiline" in appearance:
         st.text_area(label, **common)
     else:
@@ -483,7 +572,7 @@ def _save_answer(questionnaire: Questionnaire, question: Question, interview_id:
     try:
         store = get_store()
         check_own_interview(current_user(), store.get_interview(interview_id).interviewer)
-        store.save_answer(interview_id, question.name, value)
+        store.save_answer(interview_id, questionnaire.key(question), value)
     except SurveyAppError as exc:
         st.session_state[_SAVE_ERROR] = exc
 
@@ -524,9 +613,10 @@ def _end_screen(store: ResponseStore, interview: Interview, lang: str) -> None:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def answer_key(interview_id: str, question_name: str) -> str:
-    """The widget key of a question's input (one per interview, so no answer leaks into the next)."""
-    return f"answer_{interview_id}_{question_name}"
+def answer_key(interview_id: str, question_name: str, form_language: str | None = None) -> str:
+    """The widget key of a question's input (one per interview, so no answer leaks into the next;
+    one per ``form_language`` of an XLSForm shown in several)."""
+    return f"answer_{interview_id}_{question_name}" + ("" if form_language is None else f"@{form_language}")
 
 
 def _init(key: str, value: Any) -> None:

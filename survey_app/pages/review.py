@@ -699,13 +699,15 @@ def answers_table(form: Questionnaire, answers: Mapping[str, Any], lang: str) ->
         if question.name not in answers:
             continue
         value = answers[question.name]
-        if question.list_name is not None:
+        if question.type in ("select_one", "select_multiple", "rank"):  # not choices from a file
             labels = {c.name: c.label.get(lang) or c.label.zh for c in form.choices(question)}
             codes = value if isinstance(value, list) else [value]
             shown = ("、" if lang == "zh" else ", ").join(str(labels.get(code, code)) for code in codes)
         else:
             shown = str(value)
-        rows.append({"question": question.label.get(lang) or question.label.zh, "answer": shown})
+        # an XLSForm's calculate and metadata rows have no label
+        label = question.name if question.label is None else question.label.get(lang) or question.label.zh
+        rows.append({"question": label, "answer": shown})
     known = {q.name for q in form.questions}
     rows += [{"question": name, "answer": str(value)} for name, value in answers.items() if name not in known]
     return pd.DataFrame(rows, columns=["question", "answer"]).rename(

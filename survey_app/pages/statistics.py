@@ -22,6 +22,7 @@ from survey_app.formatting import estimate_rows_table, format_percent, percent_t
 from survey_app.i18n import current_language, register, t
 from survey_app.margins import (MARGIN_VARIABLES, MarginsError, PopulationMargins, margin_categories,
                                 margins_template, read_margins)
+from survey_app.statistics_tools import render_tools
 from survey_app.reporting import DOMAIN_VARIABLES, ReportSettings, ReportTables
 from survey_app.results import (
     CONFIDENCE_LEVELS,
@@ -193,6 +194,7 @@ def render() -> None:
             excel_download(used, wave=wave, lang=lang, key="statistics_excel")
             _estimates(tables, lang)
             _domains(tables, lang)
+            render_tools(used, wave, lang)
             _weights(used, wave, lang)
         except SurveyError as exc:
             show_analysis_error(exc, lang)

@@ -16,10 +16,12 @@ from analysis import ReplicateDesign, SurveyDesign
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 REFERENCE_DIR = PROJECT_ROOT / "tests" / "reference"
 API_DIR = PROJECT_ROOT / "tests" / "reference" / "api"
+SURVEY_DATA_DIR = PROJECT_ROOT / "tests" / "reference" / "survey_data"
 
 POP_STYPE = {"E": 4421, "H": 755, "M": 1018}
 SEX_POP = {"男": 3900000, "女": 3826635}
 AGE_POP = {"18-34": 2000000, "35-59": 3300000, "60+": 2426635}
+POP_RACE = {1: 45000000, 2: 190000000, 3: 35000000, 4: 21000000}
 DISTRICT_POP = {"崇川区": 1183740, "开发区": 332273, "通州区": 1258739, "海门区": 991782,
                 "如东县": 880006, "启东市": 967313, "如皋市": 1238448, "海安市": 874334}
 
@@ -35,6 +37,24 @@ def read_api(name: str) -> pd.DataFrame:
 
 def read_nantong() -> pd.DataFrame:
     return pd.read_csv(REFERENCE_DIR / "nantong_sample.csv", encoding="utf-8")
+
+
+def read_survey_data(name: str) -> pd.DataFrame:
+    """R's ``data(nhanes)`` or ``data(yrbs)`` (yrbs with R's example ``qn8yes = 2 - qn8``)."""
+    df = pd.read_csv(SURVEY_DATA_DIR / f"{name}.csv")
+    if name == "yrbs":
+        df["qn8yes"] = 2 - df["qn8"]
+    return df
+
+
+def api_pairs(apistrat: pd.DataFrame) -> pd.DataFrame:
+    """apistrat with strata ``pair`` 1..100: schools paired within school type by snum."""
+    out = apistrat.copy()
+    order = np.lexsort((out["snum"].to_numpy(), out["stype"].to_numpy()))
+    pair = np.empty(len(out), np.int64)
+    pair[order] = np.arange(len(out)) // 2 + 1
+    out["pair"] = pair
+    return out
 
 
 def _bootstrap(design: SurveyDesign, name: str) -> ReplicateDesign:
@@ -90,6 +110,23 @@ def designs() -> dict:
     d["jkrknt"] = d["jknt"].rake({"sex": SEX_POP, "age_group": AGE_POP})
     d["bsnt"] = _bootstrap(d["dnt"], "nantong")
     d["bsrknt"] = d["bsnt"].rake({"sex": SEX_POP, "age_group": AGE_POP})
+
+    nhanes = read_survey_data("nhanes")
+    d["dnhanes"] = SurveyDesign(nhanes, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU",
+                                nest=True)
+    d["dyrbs"] = SurveyDesign(read_survey_data("yrbs"), weights="weight", strata="stratum",
+                              psu="psu", nest=True)
+    d["psnhanes"] = d["dnhanes"].poststratify("race", POP_RACE)
+    d["jknhanes"] = d["dnhanes"].replicate("jkn")
+    d["jkpsnhanes"] = d["jknhanes"].poststratify("race", POP_RACE)
+    nhanes2 = nhanes[nhanes["SDMVPSU"] != 3].reset_index(drop=True)
+    dnhanes2 = SurveyDesign(nhanes2, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU",
+                            nest=True)
+    d["brrnhanes"] = dnhanes2.replicate("brr")
+    d["faynhanes"] = dnhanes2.replicate("fay")                  # fay_rho 0.5
+    dpairs = SurveyDesign(api_pairs(apistrat), weights="pw", strata="pair")
+    d["brrpairs"] = dpairs.replicate("brr")
+    d["faypairs"] = dpairs.replicate("fay", fay_rho=0.3)
     return d
 
 
@@ -114,6 +151,15 @@ def compute(case: str) -> pd.DataFrame:
     des = d[name]
     if parts[1] == "degf":
         return pd.DataFrame({"df": [des.degf]}, index=["all"])
+    if parts[1] == "repweights":
+        rw = des.replicate_weights.to_numpy()
+        rows = np.arange(1, rw.shape[0] + 1)
+        table = {"scale": des.scale}
+        for r in range(rw.shape[1]):
+            table[f"{r + 1}"] = rw[:, r].sum()
+            table[f"{r + 1}|row"] = rw[:, r] @ rows
+            table[f"{r + 1}|rscale"] = des.rscales[r]
+        return pd.DataFrame({"weight": pd.Series(table)})
     if parts[1] == "weights":
         w = des.weights.to_numpy()
         return pd.DataFrame({"weight": w}, index=[str(i + 1) for i in range(len(w))])

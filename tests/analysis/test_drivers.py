@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import subprocess
 from itertools import combinations, permutations
 from math import factorial
 
@@ -24,7 +23,8 @@ from hypothesis import strategies as st
 from analysis import SurveyDesign
 from analysis.drivers import KEY_DRIVER_METHODS, KeyDrivers, key_drivers
 from analysis.errors import ReplicateError, SurveyError, VariableError
-from tests.conftest import PROJECT_ROOT, REFERENCE_DIR, require_program
+from tests.conftest import REFERENCE_DIR
+from tests.reference.checks import assert_script_reproduces, load_reference
 
 REFERENCE_CSV = REFERENCE_DIR / "key_drivers_reference.csv"
 OUTCOME = "Fertility"
@@ -34,7 +34,7 @@ QUANTITY = {"lmg": ("shapley", "importance"), "relative_weight": ("relative_weig
 
 
 def _load() -> pd.DataFrame:
-    return pd.read_csv(REFERENCE_CSV, encoding="utf-8")
+    return load_reference("key_drivers_reference.csv")
 
 
 REFERENCE = _load()
@@ -84,17 +84,8 @@ def test_the_reference_data_is_swiss():
 
 
 def test_stored_reference_is_what_r_gives(tmp_path):
-    rscript = require_program("Rscript")
-    out = tmp_path / "key_drivers.csv"
-    run = subprocess.run([rscript, "tests/reference/key_drivers_reference.R", str(out)],
-                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    fresh = pd.read_csv(out, encoding="utf-8")
-    stored = _load()
-    for column in ("case", "driver", "quantity", "r_command"):
-        assert list(fresh[column]) == list(stored[column]), column
-    np.testing.assert_allclose(fresh["value"].to_numpy(dtype=float),
-                               stored["value"].to_numpy(dtype=float), rtol=1e-10, atol=1e-12)
+    assert_script_reproduces("key_drivers_reference.R", "key_drivers_reference.csv", tmp_path,
+                             package="stats")
 
 
 # Replicate intervals against brute force ---------------------------------------------------
@@ -425,4 +416,3 @@ def test_replicates_of_another_design(design, rng):
     with pytest.raises(ReplicateError, match="not those of this design"):
         key_drivers(design, "y", ["d0", "d1"], scale=(1, 10),
                     replicates=other.replicate("jkn"))
-

@@ -106,3 +106,70 @@ def test_zero_variance_inside_the_unit_interval_gives_a_finite_interval(method):
     row = frame.loc["b"]
     assert row["se"] == 0
     assert 0 <= row["ci_low"] <= 0.5 <= row["ci_high"] <= 1
+
+
+# --- likelihood interval at a tiny profile alpha (R's cases: survey_reference.R, yrbs and
+# nhanes; missing answers are checked there) ---
+
+def test_f_upper_quantile_is_r_qf_at_tiny_alpha():
+    from analysis._ci import f_upper_quantile
+    # R: qf(1e-17, 1, c(5, 40, 200, 8000), lower.tail = FALSE)
+    r_values = [2.0479599241160668e+07, 2.1628169886571871e+02, 8.9099721430033128e+01,
+                7.3855943140692659e+01]
+    for df2, expected in zip((5, 40, 200, 8000), r_values):
+        assert f_upper_quantile(1e-17, 1.0, df2) == pytest.approx(expected, rel=1e-9)
+    # R: qf(0.025, 1, 40, lower.tail = FALSE)
+    assert f_upper_quantile(0.025, 1.0, 40) == pytest.approx(5.4239371515922041, rel=1e-12)
+
+
+def test_likelihood_interval_with_a_large_design_effect_is_finite():
+    from tests.analysis.reference_designs import designs
+    table = designs()["dyrbs"].proportion("qn8yes", ci_method="likelihood").to_frame()
+    row = table.loc["all"]
+    assert np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"])
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def test_likelihood_interval_that_cannot_be_solved_says_so(dnt, monkeypatch):
+    from analysis import _ci
+    monkeypatch.setattr(_ci, "_likelihood_one", lambda *args: (np.nan, np.nan))
+    est = dnt.proportion("complaint", ci_method="likelihood")
+    assert est.to_frame()["ci_low"].isna().all()
+    assert any("likelihood profile could not be solved" in note for note in est.notes)
+
+
+def test_t_quantile_cache_is_safe_under_threads():
+    """Sessions of the app share the cache: many threads filling and evicting it at once never
+    raise and always get the right quantile."""
+    import threading
+
+    from scipy import stats
+
+    from analysis import _ci
+
+    errors: list = []
+
+    def work(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for _ in range(400):
+            df = rng.integers(1, 2000, size=3).astype(float)
+            try:
+                got = _ci.t_quantile(0.95, df)
+                assert np.allclose(got, stats.t.ppf(0.975, df))
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                errors.append(exc)
+
+    import sys
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)     # switch threads as often as possible: races show
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors[:3]
+    assert len(_ci._T_CACHE) <= _ci._T_CACHE_SIZE

@@ -102,3 +102,31 @@ def test_from_factors_checks_shapes():
     with pytest.raises(ReplicateError):
         ReplicateDesign.from_factors(des, np.ones((len(st), 3)), method="x", scale=1,
                                      rscales=np.ones(2))
+
+
+def test_sums_by_psu_equal_sums_by_row():
+    """Replicates made from PSU factors sum by PSU first (a PSUs x replicates product); the
+    numbers are those of the row-by-row sums."""
+    from analysis.design.cells import CellSums
+    from analysis.design.replication import Replicates, bootstrap_factors, replicate_weights
+
+    data = pd.read_csv(REFERENCE_DIR / "nantong_sample.csv", encoding="utf-8")
+    des = SurveyDesign(data, weights="weight", strata="district", psu="community", fpc="fpc",
+                       nest=True)
+    factors, scale, rscales = bootstrap_factors(des.structure, 40, 7)
+    w = des.weights.to_numpy()
+    rw, degf, per_psu = replicate_weights(des.structure, w, factors, per="psu",
+                                          n_rscales=len(rscales))
+    kwargs = dict(method="bootstrap", scale=scale, rscales=rscales, mse=False, degf=degf)
+    by_psu = Replicates(CellSums(des.structure, w), w, rw, unit_factors=per_psu, **kwargs)
+    by_row = Replicates(CellSums(des.structure, w), w, rw, **kwargs)
+    def results(engine):
+        dom = engine.domains("district")
+        return (engine.ratio("score", dom, True, total=False), engine.shares("q1", dom, True),
+                engine.domain_df(dom))
+
+    a, b = results(by_psu), results(by_row)
+    np.testing.assert_allclose(a[0].estimate, b[0].estimate, rtol=1e-12)
+    np.testing.assert_allclose(a[0].var, b[0].var, rtol=1e-9)
+    np.testing.assert_allclose(a[1].var, b[1].var, rtol=1e-9)
+    np.testing.assert_array_equal(a[2], b[2])

@@ -197,3 +197,30 @@ def test_asked_frame_follows_skip_logic_row_by_row(rng):
             assert asked.at[index, name] == form.is_relevant(name, answers)
     assert asked["rate_hall"].sum() == ((frame["consent"] == "yes") & (frame["visited_hall"] == "yes")).sum()
     assert not math.isnan(asked["suggestions"].mean())
+
+
+def test_answers_of_xlsform_types_are_coerced_as_odk_exports_them():
+    from questionnaires import Choice, Group, Question, Questionnaire, Text
+    import datetime
+
+    labels = Text(texts={"English": "x"})
+    form = Questionnaire(
+        id="field", version="1", title=labels, languages=("English",), default_language="English", strict=False,
+        choice_lists={"order": (Choice("a", labels), Choice("b", labels))},
+        groups=(Group("g", labels, (
+            Question("date", "day", labels), Question("time", "hour", labels), Question("datetime", "moment", labels),
+            Question("range", "score", labels, parameters="start=0 end=10 step=2"),
+            Question("rank", "ranking", labels, list_name="order"), Question("geopoint", "where", labels),
+            Question("acknowledge", "ok", labels, required=True))),))
+    assert coerce_answer(form, "day", "2026-03-01") == "2026-03-01"
+    assert coerce_answer(form, "day", datetime.datetime(2026, 3, 1, 0, 0)) == "2026-03-01"
+    assert coerce_answer(form, "hour", "14:30:00.000+01:00") == "14:30:00"
+    assert coerce_answer(form, "moment", "2026-03-01T14:30:05.123+01:00") == "2026-03-01T14:30:05"
+    assert coerce_answer(form, "score", "4") == 4 and coerce_answer(form, "score", 6.0) == 6
+    assert coerce_answer(form, "ranking", "b a") == ["b", "a"]
+    assert coerce_answer(form, "where", "-25.9 32.6 10 5") == "-25.9 32.6 10 5"
+    with pytest.raises(AnswerError, match="is not a date"):
+        coerce_answer(form, "day", "1 March")
+    checked = check_answers(form, {"day": "2026-03-01", "score": "3", "ranking": "a c"})
+    assert {(p.question, p.kind) for p in checked.problems} == {
+        ("score", "bad_value"), ("ranking", "unknown_code"), ("ok", "missing_required")}

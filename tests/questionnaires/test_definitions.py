@@ -37,6 +37,9 @@ COMPLETE = {
         **RESPONDENT, "tourist_origin": "other_province", "visit_type": "overnight", "tourist_score": 86,
         "rate_transport": "4", "rate_accommodation": "5", "rate_catering": "4", "rate_attractions": "5",
         "rate_shopping": "3", "rate_information": "4", "would_recommend": "yes",
+        # issue 16: the ACSI-type items of the multi-item index (1-10; complaints coded 1/0)
+        "acsi_expectation": 7, "acsi_quality": 8, "acsi_value": 7, "acsi_satisfaction": 9, "acsi_vs_expectation": 8,
+        "acsi_vs_ideal": 7, "acsi_complained": "0", "acsi_revisit": 8,
     },
     "telecom_users": {
         **RESPONDENT, "telecom_operator": "china_mobile", "telecom_services": ["mobile", "broadband"],

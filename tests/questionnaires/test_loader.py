@@ -199,3 +199,11 @@ def test_districts_are_the_eight_units_of_the_census_bulletin():
     with CENSUS_FILE.open(encoding="utf-8") as handle:
         census = [(row["district"], row["district_en"]) for row in csv.DictReader(handle)]
     assert [(d.label.zh, d.label.en) for d in districts] == census
+
+
+def test_yaml_keeps_to_its_six_types(tmp_path):
+    # date, range, geopoint ... come from XLSForm workbooks; the YAML format documents six types
+    data = copy.deepcopy(VALID)
+    question(data, "comment")["type"] = "date"
+    with pytest.raises(QuestionnaireError, match="unknown type 'date'"):
+        load_questionnaire(write(tmp_path, data))

@@ -207,6 +207,8 @@ def test_page_errors_cover_visible_questions_only(form):
         (lambda f: {"languages": ("zh", "fr")}, "languages ['zh', 'fr'] not supported"),
         (lambda f: {"default_language": "en", "languages": ("zh",)}, "default_language 'en' is not among"),
         (lambda f: {"version": 1}, "version must be a non-empty string"),
+        (lambda f: {"groups": (Group("g", Text("组", "G"), (Question("note", "n", Text("n", "n"), required=True),)),)},
+         "a note takes no answer"),
         (lambda f: {"groups": ()}, "has no groups"),
     ],
 )
@@ -224,7 +226,6 @@ def test_inconsistent_questionnaires_are_refused(change, fragment):
         (dict(type="select_one", name="q", label=Text("x")), "select_one needs a choice list"),
         (dict(type="text", name="q", label=Text("x"), list_name="yes_no"), "text question has no choice list"),
         (dict(type="text", name="2q", label=Text("x")), "bad name"),
-        (dict(type="note", name="q", label=Text("x"), required=True), "a note takes no answer"),
         (dict(type="text", name="q", label=Text("x"), relevant="${a} ="), "malformed relevant"),
         (dict(type="text", name="q", label=Text("x"), relevant=". > 1"), "uses '.'"),
         (dict(type="text", name="q", label=Text("x"), constraint_message=Text("x")), "without a constraint"),

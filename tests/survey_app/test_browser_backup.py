@@ -27,6 +27,7 @@ from survey_app.i18n import t
 from survey_app.pages import admin as admin_page  # noqa: F401  (registers the page's texts)
 from survey_app.pages import signin as signin_page  # noqa: F401
 from survey_app.store import ResponseStore
+from survey_app.ui import DOWNLOAD_LIFETIME_SECONDS
 from tests.conftest import require_program
 from tests.survey_app.review_helpers import ADMIN_PASSWORD, FAST
 from tests.survey_app.test_browser_interview import CHROMIUM_ARGS, idle, server, sign_in  # noqa: F401  (fixture)
@@ -106,7 +107,7 @@ def test_backup_download_is_made_on_click_and_not_left_reachable(server, tmp_pat
             media = urllib.parse.urlsplit(download.url).path
             assert media.startswith("/media/")
             # Soon after the click, with no further page run, the link no longer works.
-            deadline = time.monotonic() + admin_page.DOWNLOAD_LIFETIME_SECONDS + 10
+            deadline = time.monotonic() + DOWNLOAD_LIFETIME_SECONDS + 10
             while media_status(base, media) != 404:
                 assert time.monotonic() < deadline, f"{media} is still served without a session"
                 time.sleep(1)

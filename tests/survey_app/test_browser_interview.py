@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -161,6 +162,41 @@ def sign_in(page, lang: str = "zh", *, username: str = "T01", password: str = PA
     page.get_by_label(t("signin.username", lang), exact=True).fill(username)
     page.get_by_label(t("signin.password", lang), exact=True).fill(password)
     press(page, t("signin.submit", lang))
+
+
+#: Password of the statistician S01 that :func:`add_statistician` creates.
+STATISTICIAN_PASSWORD = "statistics-secret-26"
+
+
+def add_statistician(db_url: str, roles: tuple[str, ...] = ("statistician",)) -> None:
+    """The first administrator ("chief") and the statistician S01 in the app's database."""
+    accounts = Accounts(db_url, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    admin = accounts.create_first_administrator("chief", "correct horse battery")
+    accounts.create_user(admin, "S01", STATISTICIAN_PASSWORD, list(roles))
+    accounts.close()
+
+
+@contextmanager
+def chromium_browser() -> Iterator:
+    """Headless Debian Chromium driven by Playwright, closed afterwards."""
+    chromium = require_program("chromium", candidates=("/usr/bin/chromium",))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def signed_in_page(browser, base: str, viewport: dict, *, timeout: int = ACTION_TIMEOUT * 6):
+    """A new page of ``browser`` at ``viewport``, signed in as the statistician S01."""
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(timeout)
+    page.goto(base)
+    sign_in(page, username="S01", password=STATISTICIAN_PASSWORD)
+    return page
 
 
 def selected(page, question: str, lang: str = "zh") -> str:

@@ -38,9 +38,12 @@ def expected_report(url: str, wave: str, settings: ReportSettings | None = None)
 
 def card_values(at: AppTest) -> list[str]:
     # the headline metrics come first (a fifth counts targets with too few respondents),
-    # then one metric per card with an estimate
+    # then one metric per card with an estimate; the index cards (issue 16) are not target cards
+    from analysis.targets import load_index_targets
+
+    indices = {text for index in load_index_targets() for text in (index.label.zh, index.label.get("en"))}
     headline = 5 if any(m.label == t("estimates.too_few_count", "en") for m in at.metric[:5]) else 4
-    return [m.value for m in at.metric][headline:]
+    return [m.value for m in at.metric if m.label not in indices][headline:]
 
 
 def estimated(overview):
@@ -91,7 +94,8 @@ def test_cards_show_the_reporting_numbers(demo_url, monkeypatch):
         low, high = (format_value(row[c], row["statistic"], "en") for c in ("ci_low", "ci_high"))
         assert f"95% CI {low} – {high}" in captions
         assert f"n = {int(row['n'])}, effective n = {row['n_eff']:.0f}" in captions
-    assert [s.value for s in at.subheader] == [t("dashboard.districts_title", "en"), t("dashboard.trend_title", "en")]
+    assert [s.value for s in at.subheader] == [t("indices.title", "en"), t("indices.act_title", "en"),   # issue 16
+                                               t("dashboard.districts_title", "en"), t("dashboard.trend_title", "en")]
 
 
 def test_another_wave_and_chinese(demo_url, monkeypatch):

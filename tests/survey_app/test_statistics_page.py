@@ -131,7 +131,8 @@ def test_weight_distribution_of_the_raked_design(demo_url, monkeypatch):
     at.radio(key="stats_weighting").set_value("rake").run()
     at.selectbox(key="statistics_weights_form").set_value("consumer_environment").run()
     clean(at)
-    table = at.dataframe[2].value
+    # the weight table: the one with the statistic names (the further analyses come before it)
+    table = next(f.value for f in at.dataframe if t("statistics.stat", "en") in f.value.columns)
     shown = dict(zip(table[t("statistics.stat", "en")], table[t("statistics.value", "en")]))
     frame = ResponseStore(demo_url).responses_frame(wave=LATEST)
     design = respondent_designs(frame, settings=ReportSettings(
