@@ -412,13 +412,7 @@ def report_size(survey: Survey, outcomes: dict[str, Outcome], checks: list[dict]
     if "r" in outcomes and "read" in outcomes["r"].extra:
         lines.append(f"R: reading the CSV (read.csv) {_fmt_s(outcomes['r'].extra['read'])}"
                      " (not in its times)")
-    for c in checks:
-        quantities = ", ".join(f"{q} {c['max_rel_' + q]:.1e}" for q in
-                               ("estimate", "se", "ci_low", "ci_high"))
-        verdict = "agree" if c["ok"] else "DISAGREE"
-        lines.append(f"{c['work']} vs {c['peer']}: {verdict} on {c['rows']} rows "
-                     f"({c['unmatched']} unmatched); max relative difference {quantities}; "
-                     f"checked {', '.join(c['checked'])}")
+    lines += agreement_lines(checks)
     for tool, out in outcomes.items():
         lines += [f"{tool}: {note}" for note in out.notes]
     return "\n".join(lines)
@@ -542,6 +536,19 @@ def main(argv: list[str] | None = None) -> int:
     if not all_ok:
         print("\nFAIL: a peer's numbers disagree with the project's", file=sys.stderr)
     return 0 if all_ok else 1
+
+
+def agreement_lines(checks: list[dict]) -> list[str]:
+    """One line per peer agreement check: agree or not, rows, the largest relative differences."""
+    lines = []
+    for c in checks:
+        quantities = ", ".join(f"{q} {c['max_rel_' + q]:.1e}" for q in
+                               ("estimate", "se", "ci_low", "ci_high"))
+        verdict = "agree" if c["ok"] else "DISAGREE"
+        lines.append(f"{c['work']} vs {c['peer']}: {verdict} on {c['rows']} rows "
+                     f"({c['unmatched']} unmatched); max relative difference {quantities}; "
+                     f"checked {', '.join(c['checked'])}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ from analysis import SurveyDesign  # noqa: E402
 from analysis.drivers import key_drivers  # noqa: E402
 from analysis.indices import satisfaction_index  # noqa: E402
 from bench import peer_svy, project  # noqa: E402
-from bench.run import (Outcome, Timing, _fmt_mb, _fmt_s, _serialise, agreement,  # noqa: E402
+from bench.run import (Outcome, Timing, _fmt_mb, _fmt_s, _serialise, agreement, agreement_lines,  # noqa: E402
                        machine, rss_peak, time_runs, traced_peak)
 from bench.synth import DESIGN, DOMAINS, Survey, make_survey  # noqa: E402
 
@@ -379,13 +379,7 @@ def report(n: int, outcomes: dict[str, Outcome], checks: list[dict]) -> str:
     if "r" in outcomes and "read" in outcomes["r"].extra:
         lines.append(f"R: reading the CSVs {_fmt_s(outcomes['r'].extra['read'])}"
                      " (not in its times)")
-    for c in checks:
-        quantities = ", ".join(f"{q} {c['max_rel_' + q]:.1e}" for q in
-                               ("estimate", "se", "ci_low", "ci_high"))
-        verdict = "agree" if c["ok"] else "DISAGREE"
-        lines.append(f"{c['work']} vs {c['peer']}: {verdict} on {c['rows']} rows "
-                     f"({c['unmatched']} unmatched); max relative difference {quantities}; "
-                     f"checked {', '.join(c['checked'])}")
+    lines += agreement_lines(checks)
     for tool, out in outcomes.items():
         lines += [f"{tool}: {note}" for note in out.notes]
     for work in WORKS:

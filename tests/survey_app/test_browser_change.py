@@ -5,7 +5,6 @@ district's difference from the rest of the city with the Holm note, on a 1280x80
 ``$CHANGE_SCREENSHOTS`` when that is set)."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401  (server is 
     idle,
     add_statistician,
     chromium_browser,
+    element_shot,
     server,
     signed_in_page,
 )
@@ -29,11 +29,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401  (server is 
 pytestmark = pytest.mark.browser
 
 def shot(element, path: Path) -> None:
-    element.scroll_into_view_if_needed()
-    element.screenshot(path=path)
-    extra = os.environ.get("CHANGE_SCREENSHOTS")
-    if extra:
-        element.screenshot(path=Path(extra) / path.name)
+    element_shot(element, path, copy_to="CHANGE_SCREENSHOTS")
 
 
 def test_the_dashboard_shows_the_change_and_the_district_differences(server, tmp_path):

@@ -8,7 +8,6 @@ Screenshots of both parts are written to the test's temporary directory (and to
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401  (server is 
     idle,
     add_statistician,
     chromium_browser,
+    element_shot,
     server,
     signed_in_page,
 )
@@ -32,11 +32,7 @@ from tests.survey_app.test_browser_interview import (  # noqa: F401  (server is 
 pytestmark = pytest.mark.browser
 
 def shot(element, path: Path) -> None:
-    element.scroll_into_view_if_needed()
-    element.screenshot(path=path)
-    extra = os.environ.get("INDEX_SCREENSHOTS")
-    if extra:
-        element.screenshot(path=Path(extra) / path.name)
+    element_shot(element, path, copy_to="INDEX_SCREENSHOTS")
 
 
 def test_the_dashboard_shows_the_indices_and_where_to_act(server, tmp_path):

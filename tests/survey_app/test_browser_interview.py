@@ -199,6 +199,16 @@ def signed_in_page(browser, base: str, viewport: dict, *, timeout: int = ACTION_
     return page
 
 
+def element_shot(element, path: Path, *, copy_to: str) -> None:
+    """A screenshot of ``element`` at ``path``, and a copy in the folder named by the
+    environment variable ``copy_to`` when it is set (to look at after the run)."""
+    element.scroll_into_view_if_needed()
+    element.screenshot(path=path)
+    extra = os.environ.get(copy_to)
+    if extra:
+        element.screenshot(path=Path(extra) / path.name)
+
+
 def selected(page, question: str, lang: str = "zh") -> str:
     group = page.get_by_role("radiogroup", name=label(question, lang))
     return group.locator('[data-testid="stRadioOption"][data-selected="true"]').inner_text().strip()
